@@ -1,0 +1,14 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// SWC instead of esbuild/oxc: Nest's dependency injection needs emitDecoratorMetadata.
+export default defineConfig({
+  plugins: [swc.vite({ module: { type: 'es6' } })],
+  resolve: { conditions: ['source'] },
+  test: {
+    include: ['{apps,libs,test}/**/*.{spec,int-spec,e2e-spec}.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});

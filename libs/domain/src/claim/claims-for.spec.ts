@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+
+import { fold } from '../shared/decider.js';
+import { tenantDecider } from '../tenant/decider.js';
+import type { TenantEvent } from '../tenant/types.js';
+import { claimsFor } from './claims-for.js';
+
+const INITIAL = 'contoso.onmicrosoft.com';
+const created: TenantEvent = {
+  type: 'TenantCreated',
+  data: {
+    tenantId: 't-1',
+    displayName: 'Contoso',
+    kind: 'business',
+    domainPrefix: 'contoso',
+    initialDomain: INITIAL,
+  },
+};
+const history: TenantEvent[] = [
+  created,
+  {
+    type: 'MemberCreated',
+    data: { userId: 'u-1', userPrincipalName: `Alice@${INITIAL}`, displayName: 'Alice' },
+  },
+  { type: 'DomainAdded', data: { name: 'contoso.com', verificationCode: 'ms12345678' } },
+];
+const before = fold(tenantDecider, history);
+
+describe('claimsFor', () => {
+  it("claims a new tenant's initial domain, which takes its prefix", () => {
+    expect(claimsFor(created, tenantDecider.initialState)).toEqual({
+      claims: [{ kind: 'domain', value: INITIAL, ownerId: 't-1', takenCode: 'tenant_prefix_taken' }],
+      releases: [],
+    });
+  });
+
+  it("claims a new member's UPN in lower case", () => {
+    const event: TenantEvent = {
+      type: 'MemberCreated',
+      data: { userId: 'u-2', userPrincipalName: `Bob.Smith@${INITIAL}`, displayName: 'Bob' },
+    };
+    expect(claimsFor(event, before)).toEqual({
+      claims: [{ kind: 'upn', value: `bob.smith@${INITIAL}`, ownerId: 'u-2', takenCode: 'upn_taken' }],
+      releases: [],
+    });
+  });
+
+  it('releases the previous UPN and claims the new one when a UPN changes', () => {
+    const event: TenantEvent = {
+      type: 'UserPrincipalNameChanged',
+      data: {
+        userId: 'u-1',
+        previousUserPrincipalName: `Alice@${INITIAL}`,
+        userPrincipalName: 'Alice@contoso.com',
+      },
+    };
+    expect(claimsFor(event, before)).toEqual({
+      claims: [{ kind: 'upn', value: 'alice@contoso.com', ownerId: 'u-1', takenCode: 'upn_taken' }],
+      releases: [{ kind: 'upn', value: `alice@${INITIAL}`, ownerId: 'u-1', takenCode: 'upn_taken' }],
+    });
+  });
+
+  it('keeps the claim when only the case of the UPN changes', () => {
+    const event: TenantEvent = {
+      type: 'UserPrincipalNameChanged',
+      data: {
+        userId: 'u-1',
+        previousUserPrincipalName: `Alice@${INITIAL}`,
+        userPrincipalName: `alice@${INITIAL}`,
+      },
+    };
+    const { claims, releases } = claimsFor(event, before);
+    expect(releases).toEqual([]);
+    // Claiming what one holds is a no-op in the claim decider.
+    expect(claims).toEqual([
+      { kind: 'upn', value: `alice@${INITIAL}`, ownerId: 'u-1', takenCode: 'upn_taken' },
+    ]);
+  });
+
+  it('claims a verified domain for the tenant', () => {
+    expect(claimsFor({ type: 'DomainVerified', data: { name: 'contoso.com' } }, before)).toEqual({
+      claims: [{ kind: 'domain', value: 'contoso.com', ownerId: 't-1', takenCode: 'domain_taken' }],
+      releases: [],
+    });
+  });
+
+  it('releases a verified domain the tenant removes', () => {
+    expect(
+      claimsFor({ type: 'DomainRemoved', data: { name: 'contoso.com', wasVerified: true } }, before),
+    ).toEqual({
+      claims: [],
+      releases: [{ kind: 'domain', value: 'contoso.com', ownerId: 't-1', takenCode: 'domain_taken' }],
+    });
+  });
+
+  it('releases nothing for an unverified domain the tenant removes', () => {
+    expect(
+      claimsFor({ type: 'DomainRemoved', data: { name: 'contoso.com', wasVerified: false } }, before),
+    ).toEqual({
+      claims: [],
+      releases: [],
+    });
+  });
+
+  it.each<TenantEvent>([
+    { type: 'DomainAdded', data: { name: 'fabrikam.com', verificationCode: 'ms12345678' } },
+    { type: 'PrimaryDomainChanged', data: { previousDomain: INITIAL, domain: 'contoso.com' } },
+    { type: 'MfaRequirementChanged', data: { required: true, previousRequired: false } },
+    { type: 'UserRenamed', data: { userId: 'u-1', previousDisplayName: 'Alice', displayName: 'Al' } },
+    { type: 'PasswordResetOrdered', data: { userId: 'u-1' } },
+    { type: 'UserBlocked', data: { userId: 'u-1' } },
+    { type: 'UserUnblocked', data: { userId: 'u-1' } },
+    // A deleted account can be restored, so it keeps its UPN.
+    { type: 'UserDeleted', data: { userId: 'u-1' } },
+    { type: 'UserRestored', data: { userId: 'u-1' } },
+    { type: 'MfaMethodRegistered', data: { userId: 'u-1', methodId: 'm-1', kind: 'sms' } },
+    { type: 'RoleAssigned', data: { userId: 'u-1', role: 'GuestInviter' } },
+    { type: 'RoleRemoved', data: { userId: 'u-1', role: 'GuestInviter' } },
+  ])('claims and releases nothing for $type', (event) => {
+    expect(claimsFor(event, before)).toEqual({ claims: [], releases: [] });
+  });
+});

@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tests may assert presence with `!` after an expect has checked it.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', '**/testing/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
     files: ['libs/domain/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -23,7 +28,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'pg', 'better-sqlite3', 'kafkajs', 'express', 'uuid'], message: 'libs/domain is pure: no framework or I/O.' },
+            {
+              group: ['@nestjs/*', 'pg', 'better-sqlite3', 'kafkajs', 'express', 'uuid'],
+              message: 'libs/domain is pure: no framework or I/O.',
+            },
             { group: ['#*', '**/libs/*', '**/apps/*'], message: 'libs/domain imports no other lib or app.' },
             { group: ['node:*', '!node:url'], message: 'libs/domain does no I/O (node:url only for IDN).' },
           ],
@@ -35,7 +43,10 @@ export default tseslint.config(
     files: ['libs/**/*.ts'],
     ignores: ['libs/domain/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/apps/*'], message: 'libs never import apps.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/apps/*'], message: 'libs never import apps.' }] },
+      ],
     },
   },
 );

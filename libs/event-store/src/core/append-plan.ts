@@ -68,7 +68,8 @@ export function planAppend(entries: readonly StreamAppend[], state: AppendState)
     if (typeof entry.streamId !== 'string' || entry.streamId.length === 0) {
       throw new TypeError('streamId must be a non-empty string');
     }
-    if (!Array.isArray(entry.events)) throw new TypeError(`events of stream ${entry.streamId} must be an array`);
+    if (!Array.isArray(entry.events))
+      throw new TypeError(`events of stream ${entry.streamId} must be an array`);
     for (const event of entry.events) assertValidNewEvent(event);
   }
 
@@ -136,7 +137,12 @@ function retryResult(entries: readonly StreamAppend[], state: AppendState): Appe
   };
 }
 
-function record(event: NewEvent, streamId: string, streamVersion: number, globalPosition: number): RecordedEvent {
+function record(
+  event: NewEvent,
+  streamId: string,
+  streamVersion: number,
+  globalPosition: number,
+): RecordedEvent {
   return freezeRecordedEvent({
     eventId: event.eventId,
     type: event.type,

@@ -68,7 +68,8 @@ export function freezeRecordedEvent(fields: RecordedEventFields): RecordedEvent 
 }
 
 function requireText(value: unknown, field: string): void {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${field} must be a non-empty string`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new TypeError(`${field} must be a non-empty string`);
 }
 
 function optionalText(value: unknown, field: string): void {

@@ -18,7 +18,11 @@ describe('InMemoryEventStore', () => {
   it('rejects data that would not survive JSON storage the same way on every adapter', async () => {
     const store = new InMemoryEventStore();
     await store.append([
-      { streamId: 's', expectedVersion: 'any', events: [newEvent('A', { at: new Date(0), gone: undefined })] },
+      {
+        streamId: 's',
+        expectedVersion: 'any',
+        events: [newEvent('A', { at: new Date(0), gone: undefined })],
+      },
     ]);
     const [event] = await store.readAll(0, 1);
     expect(event?.data).toEqual({ at: '1970-01-01T00:00:00.000Z' });

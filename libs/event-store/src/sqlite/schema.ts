@@ -55,7 +55,8 @@ export function migrate(db: Database.Database): void {
       name       TEXT    NOT NULL,
       applied_at TEXT    NOT NULL
     ) STRICT`);
-    const applied = db.prepare<[], number>(`SELECT COALESCE(MAX(version), 0) FROM ${MIGRATIONS_TABLE}`).pluck().get() ?? 0;
+    const applied =
+      db.prepare<[], number>(`SELECT COALESCE(MAX(version), 0) FROM ${MIGRATIONS_TABLE}`).pluck().get() ?? 0;
     const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
     if (applied > latest) {
       // Older code on a newer file could misread rows it does not know; refuse instead.

@@ -66,11 +66,15 @@ describe('SqliteEventStore', () => {
       events: [{ ...event, streamId: 'tenant-1', streamVersion: 0, globalPosition: 1 }],
     });
     // The retry of an append acknowledged before a restart is still recognised.
-    expect(await second.append([{ streamId: 'tenant-1', expectedVersion: 'no_stream', events: [event] }])).toEqual({
+    expect(
+      await second.append([{ streamId: 'tenant-1', expectedVersion: 'no_stream', events: [event] }]),
+    ).toEqual({
       lastGlobalPosition: 1,
       streams: [{ streamId: 'tenant-1', nextExpectedVersion: 0 }],
     });
-    const result = await second.append([{ streamId: 'tenant-1', expectedVersion: 0, events: [newEvent('DomainAdded')] }]);
+    const result = await second.append([
+      { streamId: 'tenant-1', expectedVersion: 0, events: [newEvent('DomainAdded')] },
+    ]);
     expect(result.lastGlobalPosition).toBe(2);
     expect(second.db.prepare('SELECT COUNT(*) FROM event_store_schema_migrations').pluck().get()).toBe(1);
   });
@@ -108,15 +112,23 @@ describe('SqliteEventStore', () => {
       await Promise.all(
         Array.from({ length: 40 }, (_, index) =>
           (index % 2 === 0 ? a : b).append([
-            { streamId: `stream-${index % 3}`, expectedVersion: 'any', events: [newEvent('A'), newEvent('B')] },
+            {
+              streamId: `stream-${index % 3}`,
+              expectedVersion: 'any',
+              events: [newEvent('A'), newEvent('B')],
+            },
           ]),
         ),
       );
       const all = await b.readAll(0, 1000);
-      expect(all.map((event) => event.globalPosition)).toEqual(Array.from({ length: 81 }, (_, index) => index + 1));
+      expect(all.map((event) => event.globalPosition)).toEqual(
+        Array.from({ length: 81 }, (_, index) => index + 1),
+      );
       for (const streamId of ['stream-0', 'stream-1', 'stream-2']) {
         const stream = await a.readStream(streamId);
-        expect(stream.events.map((event) => event.streamVersion)).toEqual(stream.events.map((_, index) => index));
+        expect(stream.events.map((event) => event.streamVersion)).toEqual(
+          stream.events.map((_, index) => index),
+        );
       }
     });
 
@@ -173,7 +185,9 @@ describe('SqliteEventStore', () => {
     // One claim, two events per writer round, one counter increment per writer round.
     const total = 1 + writers * rounds * 3;
     const all = await watcher.readAll(0, 10_000);
-    expect(all.map((event) => event.globalPosition)).toEqual(Array.from({ length: total }, (_, index) => index + 1));
+    expect(all.map((event) => event.globalPosition)).toEqual(
+      Array.from({ length: total }, (_, index) => index + 1),
+    );
     const counter = await watcher.readStream('counter');
     expect(counter.events.map((event) => event.streamVersion)).toEqual(
       Array.from({ length: writers * rounds }, (_, index) => index),

@@ -76,7 +76,9 @@ export class SqliteEventStore implements EventStore {
     readonly dataVersion: Database.Statement<[], number>;
   };
 
-  private readonly appendTransaction: Database.Transaction<(entries: readonly StreamAppend[]) => AppendResult>;
+  private readonly appendTransaction: Database.Transaction<
+    (entries: readonly StreamAppend[]) => AppendResult
+  >;
 
   /** Opens (and creates or migrates) the event store in `filename`, or ':memory:'. */
   constructor(filename: string, options: SqliteEventStoreOptions = {}) {
@@ -97,14 +99,20 @@ export class SqliteEventStore implements EventStore {
 
     this.statements = {
       findEvent: this.db.prepare(`SELECT stream_id, type, global_position FROM events WHERE event_id = ?`),
-      streamVersion: this.db.prepare<[string], number>(`SELECT version FROM streams WHERE stream_id = ?`).pluck(),
+      streamVersion: this.db
+        .prepare<[string], number>(`SELECT version FROM streams WHERE stream_id = ?`)
+        .pluck(),
       head: this.db.prepare<[], number>(`SELECT COALESCE(MAX(global_position), 0) FROM events`).pluck(),
-      insertEvent: this.db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertEvent: this.db.prepare(
+        `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       upsertStream: this.db.prepare(
         `INSERT INTO streams (stream_id, version) VALUES (?, ?)
          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`,
       ),
-      readStream: this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY stream_version`),
+      readStream: this.db.prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY stream_version`,
+      ),
       readAll: this.db.prepare(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?`,
       ),
@@ -139,7 +147,8 @@ export class SqliteEventStore implements EventStore {
           JSON.stringify(event.actor),
         );
       }
-      for (const [streamId, version] of plan.streamVersions) this.statements.upsertStream.run(streamId, version);
+      for (const [streamId, version] of plan.streamVersions)
+        this.statements.upsertStream.run(streamId, version);
       return plan.result;
     });
   }

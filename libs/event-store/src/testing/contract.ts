@@ -81,7 +81,10 @@ async function expectDuplicate(attempt: Promise<unknown>, eventId: string): Prom
 }
 
 /** A subscription that records what it receives. */
-function record(store: EventStore, after: number): { events: RecordedEvent[]; errors: unknown[]; sub: Subscription } {
+function record(
+  store: EventStore,
+  after: number,
+): { events: RecordedEvent[]; errors: unknown[]; sub: Subscription } {
   const events: RecordedEvent[] = [];
   const errors: unknown[] = [];
   const sub = store.subscribe({
@@ -124,7 +127,10 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
         const result = await store.append([
           { streamId: 's', expectedVersion: 'no_stream', events: [newEvent('A'), newEvent('B')] },
         ]);
-        expect(result).toEqual({ lastGlobalPosition: 2, streams: [{ streamId: 's', nextExpectedVersion: 1 }] });
+        expect(result).toEqual({
+          lastGlobalPosition: 2,
+          streams: [{ streamId: 's', nextExpectedVersion: 1 }],
+        });
         const stream = await store.readStream('s');
         expect(stream.version).toBe(1);
         expect(stream.events.map((event) => [event.type, event.streamVersion])).toEqual([
@@ -190,7 +196,9 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
 
       it("'stream_exists' succeeds on an existing stream and fails on a missing one", async () => {
         await seed('s', 1);
-        const result = await store.append([{ streamId: 's', expectedVersion: 'stream_exists', events: [newEvent('A')] }]);
+        const result = await store.append([
+          { streamId: 's', expectedVersion: 'stream_exists', events: [newEvent('A')] },
+        ]);
         expect(result.streams).toEqual([{ streamId: 's', nextExpectedVersion: 1 }]);
         await expectWrongVersion(
           store.append([{ streamId: 'missing', expectedVersion: 'stream_exists', events: [newEvent('A')] }]),
@@ -203,8 +211,13 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
 
       it("'any' appends to a missing and to an existing stream", async () => {
         await store.append([{ streamId: 's', expectedVersion: 'any', events: [newEvent('A')] }]);
-        const result = await store.append([{ streamId: 's', expectedVersion: 'any', events: [newEvent('B')] }]);
-        expect(result).toEqual({ lastGlobalPosition: 2, streams: [{ streamId: 's', nextExpectedVersion: 1 }] });
+        const result = await store.append([
+          { streamId: 's', expectedVersion: 'any', events: [newEvent('B')] },
+        ]);
+        expect(result).toEqual({
+          lastGlobalPosition: 2,
+          streams: [{ streamId: 's', nextExpectedVersion: 1 }],
+        });
       });
 
       it('a stream named twice in one batch is checked entry by entry, in request order', async () => {
@@ -267,8 +280,13 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
 
       it('a batch of guards only stores nothing and answers the current head', async () => {
         await seed('guarded', 2);
-        const result = await store.append([{ streamId: 'guarded', expectedVersion: 'stream_exists', events: [] }]);
-        expect(result).toEqual({ lastGlobalPosition: 2, streams: [{ streamId: 'guarded', nextExpectedVersion: 1 }] });
+        const result = await store.append([
+          { streamId: 'guarded', expectedVersion: 'stream_exists', events: [] },
+        ]);
+        expect(result).toEqual({
+          lastGlobalPosition: 2,
+          streams: [{ streamId: 'guarded', nextExpectedVersion: 1 }],
+        });
         expect(await store.headPosition()).toBe(2);
       });
     });
@@ -295,7 +313,9 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
         });
         await store.append([{ streamId: 'a', expectedVersion: 0, events: [a2] }]);
         const all = await store.readAll(0, 100);
-        expect(all.map((event) => [event.globalPosition, event.streamId, event.streamVersion, event.eventId])).toEqual([
+        expect(
+          all.map((event) => [event.globalPosition, event.streamId, event.streamVersion, event.eventId]),
+        ).toEqual([
           [1, 'b', 0, all[0]?.eventId],
           [2, 'a', 0, a1.eventId],
           [3, 'b', 1, b1.eventId],
@@ -570,7 +590,11 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
         });
         for (let batch = 0; batch < 60; batch += 1) {
           await store.append([
-            { streamId: `live-${batch % 4}`, expectedVersion: 'any', events: [newEvent('L1'), newEvent('L2')] },
+            {
+              streamId: `live-${batch % 4}`,
+              expectedVersion: 'any',
+              events: [newEvent('L1'), newEvent('L2')],
+            },
             { streamId: `live-${(batch + 1) % 4}`, expectedVersion: 'any', events: [newEvent('L3')] },
           ]);
           await turn();
@@ -705,7 +729,9 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
           handler: async (event) => {
             delivered.push(event.streamId);
             if (event.streamId === 'orders') {
-              await store.append([{ streamId: 'reactions', expectedVersion: 'any', events: [newEvent('Reacted')] }]);
+              await store.append([
+                { streamId: 'reactions', expectedVersion: 'any', events: [newEvent('Reacted')] },
+              ]);
             }
           },
         });
@@ -729,7 +755,9 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
       it("lets exactly one of 20 concurrent 'no_stream' appends win", async () => {
         const attempts = await Promise.allSettled(
           Array.from({ length: 20 }, (_, index) =>
-            store.append([{ streamId: 'claim', expectedVersion: 'no_stream', events: [newEvent('Claimed', { index })] }]),
+            store.append([
+              { streamId: 'claim', expectedVersion: 'no_stream', events: [newEvent('Claimed', { index })] },
+            ]),
           ),
         );
         const won = attempts.filter((attempt) => attempt.status === 'fulfilled');
@@ -756,10 +784,14 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
       it("gives 50 concurrent 'any' appends to different streams the positions 1..50", async () => {
         const results = await Promise.all(
           Array.from({ length: 50 }, (_, index) =>
-            store.append([{ streamId: `stream-${index}`, expectedVersion: 'any', events: [newEvent('Touched')] }]),
+            store.append([
+              { streamId: `stream-${index}`, expectedVersion: 'any', events: [newEvent('Touched')] },
+            ]),
           ),
         );
-        expect(results.map((result) => result.lastGlobalPosition).sort((a, b) => a - b)).toEqual(range(1, 50));
+        expect(results.map((result) => result.lastGlobalPosition).sort((a, b) => a - b)).toEqual(
+          range(1, 50),
+        );
         const all = await store.readAll(0, 100);
         expect(positions(all)).toEqual(range(1, 50));
         expect(new Set(all.map((event) => event.streamId)).size).toBe(50);

@@ -1,0 +1,60 @@
+// The service's module graph. Infrastructure (store, claim key, DNS, API keys) is built before
+// Nest starts and handed in, so tests can swap any of it.
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import type { EventStore } from '#event-store';
+import { ApiKeyRegistry } from './common/api-keys.js';
+import { ApiKeyGuard } from './common/auth.js';
+import { ProblemFilter } from './common/problem.filter.js';
+import { StrictValidationPipe } from './common/validation.js';
+import { APP_CONFIG, AppConfig } from './config/config.js';
+import { ClaimStreams } from './command-pipeline/claim-streams.js';
+import { ExecuteTenantCommandHandler } from './command-pipeline/execute-tenant-command.js';
+import { CommandPipeline } from './command-pipeline/command-pipeline.js';
+import { CLOCK, Clock, EVENT_STORE } from './command-pipeline/tokens.js';
+import { HealthController } from './health/health.controller.js';
+import { Metrics } from './health/metrics.js';
+import { IDEMPOTENCY_STORE, IdempotencyStore } from './idempotency/idempotency-store.js';
+import { TXT_RESOLVER, TxtResolver } from './infrastructure/dns/txt-resolver.js';
+import { DirectoryReader } from './tenants/directory-reader.js';
+import { TenantsController } from './tenants/tenants.controller.js';
+import { UsersController } from './users/users.controller.js';
+
+export interface AppDependencies {
+  readonly config: AppConfig;
+  readonly store: EventStore;
+  readonly claimStreams: ClaimStreams;
+  readonly idempotency: IdempotencyStore;
+  readonly apiKeys: ApiKeyRegistry;
+  readonly txtResolver: TxtResolver;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+}
+
+@Module({})
+export class AppModule {
+  static register(deps: AppDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [TenantsController, UsersController, HealthController],
+      providers: [
+        { provide: APP_CONFIG, useValue: deps.config },
+        { provide: EVENT_STORE, useValue: deps.store },
+        { provide: ClaimStreams, useValue: deps.claimStreams },
+        { provide: IDEMPOTENCY_STORE, useValue: deps.idempotency },
+        { provide: ApiKeyRegistry, useValue: deps.apiKeys },
+        { provide: TXT_RESOLVER, useValue: deps.txtResolver },
+        { provide: CLOCK, useValue: deps.clock },
+        { provide: Metrics, useValue: deps.metrics },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        CommandPipeline,
+        ExecuteTenantCommandHandler,
+        DirectoryReader,
+      ],
+    };
+  }
+}

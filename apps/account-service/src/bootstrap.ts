@@ -1,0 +1,87 @@
+// Builds the whole service from a configuration: used by main.ts and by the HTTP tests.
+import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
+import { INestApplication, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { EventStore, InMemoryEventStore, SqliteEventStore } from '#event-store';
+import { AppModule } from './app.module.js';
+import { ApiKeyRegistry } from './common/api-keys.js';
+import { bodyErrorHandler, jsonBodyParser, requireJsonContentType } from './common/http-body.js';
+import { AppConfig } from './config/config.js';
+import { ClaimStreams } from './command-pipeline/claim-streams.js';
+import { Clock, systemClock } from './command-pipeline/tokens.js';
+import { Metrics } from './health/metrics.js';
+import {
+  IdempotencyStore,
+  MemoryIdempotencyStore,
+  SqliteIdempotencyStore,
+} from './idempotency/idempotency-store.js';
+import { IDEMPOTENCY_RETENTION_MS, idempotencyMiddleware } from './idempotency/idempotency.middleware.js';
+import { NodeTxtResolver, TxtResolver } from './infrastructure/dns/txt-resolver.js';
+
+export interface CreateAppOptions {
+  readonly config: AppConfig;
+  readonly apiKeys?: ApiKeyRegistry;
+  readonly txtResolver?: TxtResolver;
+  readonly clock?: Clock;
+  readonly logger?: false | LogLevel[];
+}
+
+export interface Service {
+  readonly app: INestApplication;
+  readonly store: EventStore;
+}
+
+function openStore(config: AppConfig): { store: EventStore; idempotency: IdempotencyStore } {
+  if (config.eventStore === 'memory')
+    return { store: new InMemoryEventStore(), idempotency: new MemoryIdempotencyStore() };
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const store = new SqliteEventStore(path.join(config.dataDir, 'events.db'));
+  return { store, idempotency: new SqliteIdempotencyStore(store.db) };
+}
+
+export async function createApp(options: CreateAppOptions): Promise<Service> {
+  const { config } = options;
+  const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
+  const { store, idempotency } = openStore(config);
+  idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
+  const claimStreams = await ClaimStreams.load(store);
+  const metrics = new Metrics(store);
+  const app = await NestFactory.create(
+    AppModule.register({
+      config,
+      store,
+      claimStreams,
+      idempotency,
+      apiKeys,
+      txtResolver: options.txtResolver ?? new NodeTxtResolver(config.dnsServers),
+      clock: options.clock ?? systemClock,
+      metrics,
+    }),
+    { bodyParser: false, logger: options.logger ?? ['log', 'warn', 'error'] },
+  );
+  app.use(metrics.middleware);
+  app.use(requireJsonContentType);
+  app.use(jsonBodyParser);
+  app.use(bodyErrorHandler);
+  app.use(idempotencyMiddleware(idempotency, apiKeys));
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Account lifecycle service')
+      .setDescription('Event-sourced system of record for personal and work-or-school accounts. See API.md.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  app.enableShutdownHooks();
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await close();
+    await store.close();
+  };
+  return { app, store };
+}

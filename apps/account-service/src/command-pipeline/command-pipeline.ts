@@ -1,0 +1,258 @@
+// The write path shared by every aggregate: read the stream, fold, decide (authorisation is part
+// of the decider), take or give back uniqueness claims, append everything in one atomic batch under
+// expected versions, and decide again on a version conflict (bounded). Commands on one stream are
+// queued in-process so they don't burn retries against each other; other processes are kept out
+// by the store's expected-version check.
+import { Inject, Injectable } from '@nestjs/common';
+import { randomInt } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  claimDecider,
+  ClaimRequest,
+  ClaimsForEvent,
+  ClaimState,
+  DecideContext,
+  Decider,
+  DomainEvent,
+  fold,
+  isRejection,
+  Rejection,
+} from '#domain';
+import {
+  EventStore,
+  NewEvent,
+  ReadStreamResult,
+  StreamAppend,
+  WrongExpectedVersionError,
+} from '#event-store';
+import { APP_CONFIG, AppConfig } from '../config/config.js';
+import { ProblemException } from '../common/problem.js';
+import { ClaimStreams } from './claim-streams.js';
+import { KeyedLock } from './keyed-lock.js';
+import { CLOCK, Clock, EVENT_STORE } from './tokens.js';
+import { upcast } from './upcasters.js';
+
+export interface CommandMeta {
+  readonly appId: string;
+  readonly correlationId: string;
+  /** Id of the command (the request); the events' causationId. */
+  readonly commandId: string;
+}
+
+/** If-Match, parsed: the revision the client saw, and how to read the current one off the state. */
+export interface Precondition<S> {
+  readonly expected: number;
+  readonly revisionOf: (state: S, streamVersion: number) => number | undefined;
+}
+
+/** Reads other streams during a decision; a guarded read makes the append fail if that stream moves. */
+export interface ContextReader {
+  read(streamId: string, options?: { guard?: boolean }): Promise<ReadStreamResult>;
+}
+
+export interface StreamCommand<C, S, E extends DomainEvent> {
+  readonly streamId: string;
+  readonly tenantId?: string;
+  readonly actingUserId?: string;
+  readonly decider: Decider<C, S, E>;
+  /** The commands to decide, in order, as one unit; built per attempt so context reads are fresh. */
+  readonly commands: (reader: ContextReader, state: S) => Promise<readonly C[]> | readonly C[];
+  readonly claimsFor?: (event: E, before: S) => ClaimsForEvent;
+  readonly precondition?: Precondition<S>;
+}
+
+export interface CommandOutcome<S, E> {
+  readonly state: S;
+  readonly events: readonly E[];
+  /** Global position of the last event written, or of the stream's last event when nothing changed. */
+  readonly position: number;
+  readonly streamVersion: number;
+}
+
+export const MAX_ATTEMPTS = 8;
+
+export class DomainRejectionError extends Error {
+  constructor(readonly rejection: Rejection) {
+    super(rejection.message);
+  }
+}
+
+export function rejectionToProblem(rejection: Rejection): ProblemException {
+  if (rejection.category === 'not_found') return ProblemException.of(404, 'not_found', rejection.message);
+  if (rejection.category === 'forbidden') return ProblemException.of(403, rejection.code, rejection.message);
+  return ProblemException.of(409, rejection.code, rejection.message);
+}
+
+const expectedVersionOf = (version: number): StreamAppend['expectedVersion'] =>
+  version === -1 ? 'no_stream' : version;
+
+@Injectable()
+export class CommandPipeline {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ClaimStreams) private readonly claims: ClaimStreams,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Reads and folds one stream. */
+  async load<S, E>(
+    decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
+    streamId: string,
+  ): Promise<{ state: S; stream: ReadStreamResult }> {
+    const stream = await this.store.readStream(streamId);
+    return {
+      state: fold(
+        decider,
+        stream.events.map((e) => upcast(e) as E),
+      ),
+      stream,
+    };
+  }
+
+  async execute<C, S, E extends DomainEvent>(
+    command: StreamCommand<C, S, E>,
+    meta: CommandMeta,
+  ): Promise<CommandOutcome<S, E>> {
+    return this.lock.run(command.streamId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.attempt(command, meta);
+        } catch (error) {
+          if (!(error instanceof WrongExpectedVersionError)) throw error;
+          if (attempt >= MAX_ATTEMPTS) {
+            throw ProblemException.of(
+              409,
+              'version_conflict',
+              'The resource kept changing; retry the request.',
+            );
+          }
+          // Another process won the race: back off briefly, then decide again on the new state.
+          await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * attempt)));
+        }
+      }
+    });
+  }
+
+  private async attempt<C, S, E extends DomainEvent>(
+    command: StreamCommand<C, S, E>,
+    meta: CommandMeta,
+  ): Promise<CommandOutcome<S, E>> {
+    const { decider, streamId } = command;
+    const { state: initial, stream } = await this.load(decider, streamId);
+    if (command.precondition) {
+      const actual = command.precondition.revisionOf(initial, stream.version);
+      if (actual !== undefined && actual !== command.precondition.expected) {
+        throw ProblemException.of(
+          412,
+          'precondition_failed',
+          `If-Match "${command.precondition.expected}" does not match the current ETag "${actual}".`,
+        );
+      }
+    }
+    const guards = new Map<string, number>();
+    const reader: ContextReader = {
+      read: async (id, options) => {
+        const result = await this.store.readStream(id);
+        if (options?.guard && id !== streamId) guards.set(id, result.version);
+        return result;
+      },
+    };
+    const commands = await command.commands(reader, initial);
+    const context = this.context();
+    let state = initial;
+    const decided: E[] = [];
+    const claimRequests: Array<{ type: 'Claim' | 'Release'; request: ClaimRequest }> = [];
+    for (const each of commands) {
+      const decision = decider.decide(each, state, context);
+      if (isRejection(decision)) throw new DomainRejectionError(decision);
+      for (const event of decision) {
+        const effects = command.claimsFor?.(event, state);
+        effects?.releases.forEach((request) => claimRequests.push({ type: 'Release', request }));
+        effects?.claims.forEach((request) => claimRequests.push({ type: 'Claim', request }));
+        state = decider.evolve(state, event);
+        decided.push(event);
+      }
+    }
+    if (decided.length === 0) {
+      return {
+        state,
+        events: [],
+        position: stream.events.at(-1)?.globalPosition ?? 0,
+        streamVersion: stream.version,
+      };
+    }
+
+    const envelope = (event: DomainEvent): NewEvent => ({
+      eventId: uuidv7(),
+      type: event.type,
+      schemaVersion: 1,
+      data: event.data as Record<string, unknown>,
+      occurredAt: context.now.toISOString(),
+      ...(command.tenantId ? { tenantId: command.tenantId } : {}),
+      correlationId: meta.correlationId,
+      causationId: meta.commandId,
+      actor: { appId: meta.appId, ...(command.actingUserId ? { userId: command.actingUserId } : {}) },
+    });
+    const claimAppends = await this.claimAppends(claimRequests, context, envelope);
+    const appends: StreamAppend[] = [
+      { streamId, expectedVersion: expectedVersionOf(stream.version), events: decided.map(envelope) },
+      ...claimAppends,
+      ...[...guards]
+        .filter(([id]) => !claimAppends.some((a) => a.streamId === id))
+        .map(([id, version]) => ({ streamId: id, expectedVersion: expectedVersionOf(version), events: [] })),
+    ];
+    const result = await this.store.append(appends);
+    const written = result.streams[0];
+    return {
+      state,
+      events: decided,
+      position: result.lastGlobalPosition,
+      streamVersion: written ? written.nextExpectedVersion : stream.version + decided.length,
+    };
+  }
+
+  private async claimAppends(
+    requests: ReadonlyArray<{ type: 'Claim' | 'Release'; request: ClaimRequest }>,
+    context: DecideContext,
+    envelope: (event: DomainEvent) => NewEvent,
+  ): Promise<StreamAppend[]> {
+    const byStream = new Map<string, { version: number; state: ClaimState; events: NewEvent[] }>();
+    for (const { type, request } of requests) {
+      const streamId = this.claims.streamId(request.kind, request.value);
+      let entry = byStream.get(streamId);
+      if (!entry) {
+        const { state, stream } = await this.load(claimDecider, streamId);
+        entry = { version: stream.version, state, events: [] };
+        byStream.set(streamId, entry);
+      }
+      const decision = claimDecider.decide({ type, request }, entry.state, context);
+      if (isRejection(decision)) throw new DomainRejectionError(decision);
+      for (const event of decision) {
+        entry.state = claimDecider.evolve(entry.state, event);
+        entry.events.push(envelope(event));
+      }
+    }
+    return [...byStream]
+      .filter(([, entry]) => entry.events.length > 0)
+      .map(([streamId, entry]) => ({
+        streamId,
+        expectedVersion: expectedVersionOf(entry.version),
+        events: entry.events,
+      }));
+  }
+
+  private context(): DecideContext {
+    return {
+      now: this.clock.now(),
+      newId: () => uuidv7(),
+      randomDigits: (length) => Array.from({ length }, () => randomInt(0, 10)).join(''),
+      config: {
+        initialDomainSuffix: this.config.initialDomainSuffix,
+        consumerDomains: this.config.consumerDomains,
+      },
+    };
+  }
+}

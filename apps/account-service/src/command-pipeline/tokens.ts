@@ -1,0 +1,8 @@
+export const EVENT_STORE = Symbol('EVENT_STORE');
+export const CLOCK = Symbol('CLOCK');
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

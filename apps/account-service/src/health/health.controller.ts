@@ -1,0 +1,40 @@
+// Liveness, readiness (the event store answers) and Prometheus metrics.
+import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { EventStore } from '#event-store';
+import { Public } from '../common/auth.js';
+import { EVENT_STORE } from '../command-pipeline/tokens.js';
+import { Metrics } from './metrics.js';
+
+@ApiTags('operations')
+@Public()
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(Metrics) private readonly metrics: Metrics,
+  ) {}
+
+  @Get('healthz')
+  healthz() {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  async readyz(@Res({ passthrough: true }) res: Response) {
+    try {
+      const head = await this.store.headPosition();
+      return { status: 'ready', checks: { eventStore: { status: 'ok', headPosition: String(head) } } };
+    } catch (error) {
+      res.status(503);
+      return { status: 'not_ready', checks: { eventStore: { status: 'failing', detail: String(error) } } };
+    }
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  async scrape(): Promise<string> {
+    return this.metrics.scrape();
+  }
+}

@@ -1,0 +1,66 @@
+// Operator commands. `keys create` issues an API key: prints it once and stores only its hash.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../account-service/src/config/config.js';
+import {
+  ApiKeyRecord,
+  hashApiKey,
+  newApiKey,
+  parseApiKeyFile,
+  Scope,
+  SCOPES,
+} from '../../account-service/src/common/api-keys.js';
+
+const USAGE = `usage:
+  npm run cli -- keys create --app-id <id> [--scope <scope>]... [--tenant <tenantId>]... [--file <path>]
+      Issues a key, appends its hash to the key file (API_KEYS_FILE, default ./data/api-keys.json)
+      and prints the key once. Scopes: ${SCOPES.join(', ')} (default: commands:write).
+      Send SIGHUP to a running service to load the new key.`;
+
+function keysCreate(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'app-id': { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      tenant: { type: 'string', multiple: true },
+      file: { type: 'string' },
+    },
+  });
+  const appId = values['app-id'];
+  if (!appId) throw new Error('--app-id is required');
+  const scopes = (values.scope ?? ['commands:write']) as Scope[];
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`unknown scope ${unknown.join(', ')}`);
+  const file = values.file ?? loadConfig().apiKeysFile;
+  const existing = fs.existsSync(file) ? parseApiKeyFile(fs.readFileSync(file, 'utf8'), file) : [];
+  const key = newApiKey();
+  const record: ApiKeyRecord = {
+    appId,
+    keyHash: hashApiKey(key),
+    scopes,
+    ...(values.tenant ? { tenantIds: values.tenant } : {}),
+  };
+  fs.writeFileSync(file, JSON.stringify([...existing, record], null, 2) + '\n', { mode: 0o600 });
+  process.stdout.write(`${key}\n`);
+  process.stderr.write(
+    `stored the hash for app "${appId}" in ${file}; the key above is not stored anywhere\n`,
+  );
+}
+
+function main(argv: string[]): number {
+  const [group, command, ...rest] = argv;
+  try {
+    if (group === 'keys' && command === 'create') {
+      keysCreate(rest);
+      return 0;
+    }
+    process.stderr.write(`${USAGE}\n`);
+    return group === undefined || group === 'help' || group === '--help' ? 0 : 2;
+  } catch (error) {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

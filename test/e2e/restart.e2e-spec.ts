@@ -1,0 +1,147 @@
+// The built service as a real process: first start creates an API key, and everything written
+// survives SIGKILL and a restart on the same data directory.
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestDnsServer } from '../support/dns-server.js';
+
+const MAIN = path.resolve('dist/apps/account-service/src/main.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Loose view of a JSON response body for assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly base: string;
+}
+
+async function start(env: Record<string, string>, port: number): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`service did not become ready:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, output: () => output, base };
+}
+
+async function kill(running: Running): Promise<void> {
+  const exited = new Promise((resolve) => running.child.once('exit', resolve));
+  running.child.kill('SIGKILL');
+  await exited;
+}
+
+describe('service process', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'als-restart-'));
+  const dns = new TestDnsServer();
+  let env: Record<string, string>;
+  let port: number;
+  let service: Running | undefined;
+
+  beforeAll(async () => {
+    if (!fs.existsSync(MAIN))
+      throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+    env = { DATA_DIR: dataDir, DNS_SERVERS: await dns.start(), EVENT_STORE: 'sqlite' };
+    port = await freePort();
+  });
+  afterAll(async () => {
+    if (service && service.child.exitCode === null) await kill(service);
+    await dns.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates an API key on first start, keeps every write across SIGKILL', async () => {
+    service = await start(env, port);
+    const key = /API key: (als_[A-Za-z0-9_-]+)/.exec(service.output())?.[1];
+    expect(key, service.output()).toBeDefined();
+    const stored = fs.readFileSync(path.join(dataDir, 'api-keys.json'), 'utf8');
+    expect(stored).not.toContain(key!);
+    expect(stored).toMatch(/"keyHash": "sha256:[0-9a-f]{64}"/);
+
+    const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+    const call = async (method: string, url: string, body?: unknown, actingUser?: string) => {
+      const res = await fetch(`${service!.base}${url}`, {
+        method,
+        headers: { ...headers, ...(actingUser ? { 'X-Acting-User': actingUser } : {}) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json().catch(() => undefined)) as Json };
+    };
+
+    const tenant = await call('POST', '/v1/tenants', {
+      displayName: 'Contoso',
+      kind: 'business',
+      domainPrefix: 'contoso',
+      admin: { displayName: 'Admin', userName: 'admin' },
+    });
+    expect(tenant.status).toBe(201);
+    const { tenantId, adminUserId } = tenant.body;
+    const domain = await call(
+      'POST',
+      `/v1/tenants/${tenantId}/domains`,
+      { name: 'contoso.com' },
+      adminUserId,
+    );
+    dns.setTxt('contoso.com', [domain.body.verificationRecord.value]);
+    expect(
+      (await call('POST', `/v1/tenants/${tenantId}/domains/contoso.com/verify`, undefined, adminUserId))
+        .status,
+    ).toBe(200);
+    const alice = await call(
+      'POST',
+      `/v1/tenants/${tenantId}/users`,
+      { userPrincipalName: 'alice@contoso.com', displayName: 'Alice' },
+      adminUserId,
+    );
+    expect(alice.status).toBe(201);
+
+    await kill(service);
+    service = await start(env, port);
+    expect(service.output()).not.toContain('API key:');
+
+    const after = await call('GET', `/v1/tenants/${tenantId}`);
+    expect(after.status).toBe(200);
+    expect(after.body.domains).toContainEqual({
+      name: 'contoso.com',
+      isInitial: false,
+      isPrimary: false,
+      isVerified: true,
+    });
+    const aliceAfter = await call('GET', `/v1/tenants/${tenantId}/users/${alice.body.userId}`);
+    expect(aliceAfter.body.userPrincipalName).toBe('alice@contoso.com');
+    const again = await call(
+      'POST',
+      `/v1/tenants/${tenantId}/users`,
+      { userPrincipalName: 'ALICE@Contoso.com', displayName: 'Alice' },
+      adminUserId,
+    );
+    expect(again.body.code).toBe('upn_taken');
+  });
+});

@@ -3,3 +3,4 @@
 export * from './port.js';
 export { InMemoryEventStore, type InMemoryEventStoreOptions } from './memory/memory-event-store.js';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store.js';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store.js';

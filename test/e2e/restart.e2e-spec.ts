@@ -145,3 +145,76 @@ describe('service process', () => {
     expect(again.body.code).toBe('upn_taken');
   });
 });
+
+describe('durable license release', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'als-release-'));
+  let service: Running | undefined;
+
+  afterAll(async () => {
+    if (service && service.child.exitCode === null) await kill(service);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('frees a deleted user’s seat after a restart between the deletion and the release', async () => {
+    const port = await freePort();
+    const env = { DATA_DIR: dataDir, EVENT_STORE: 'sqlite' };
+    // First run: the reaction is switched off, as if the process died right after the deletion.
+    service = await start({ ...env, PROCESSORS_DISABLED: 'license-release' }, port);
+    const key = /API key: (als_[A-Za-z0-9_-]+)/.exec(service.output())?.[1];
+    const call = async (method: string, url: string, body?: unknown, actingUser?: string) => {
+      const res = await fetch(`${service!.base}${url}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${key}`,
+          'Content-Type': 'application/json',
+          ...(actingUser ? { 'X-Acting-User': actingUser } : {}),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json().catch(() => undefined)) as Json };
+    };
+    const tenant = await call('POST', '/v1/tenants', {
+      displayName: 'Seats',
+      kind: 'business',
+      domainPrefix: 'seats',
+      admin: { displayName: 'A', userName: 'admin' },
+    });
+    const { tenantId, adminUserId } = tenant.body;
+    await call('POST', `/v1/tenants/${tenantId}/subscriptions`, { sku: 'E5', seats: 2 }, adminUserId);
+    const user = await call(
+      'POST',
+      `/v1/tenants/${tenantId}/users`,
+      { userPrincipalName: 'leaver@seats.onmicrosoft.com', displayName: 'Leaver' },
+      adminUserId,
+    );
+    expect(
+      (
+        await call(
+          'POST',
+          `/v1/tenants/${tenantId}/users/${user.body.userId}/licenses`,
+          { sku: 'E5' },
+          adminUserId,
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (await call('DELETE', `/v1/tenants/${tenantId}/users/${user.body.userId}`, undefined, adminUserId))
+        .status,
+    ).toBe(204);
+    expect((await call('GET', `/v1/tenants/${tenantId}`)).body.subscriptions[0].assignedSeats).toBe(1);
+
+    await kill(service);
+    service = await start(env, port);
+    const deadline = Date.now() + 10_000;
+    let assigned = 1;
+    while (assigned !== 0 && Date.now() < deadline) {
+      assigned = (await call('GET', `/v1/tenants/${tenantId}`)).body.subscriptions[0].assignedSeats;
+      if (assigned !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(assigned).toBe(0);
+    const ready = await call('GET', '/readyz');
+    expect(ready.body.checks.processors).toContainEqual(
+      expect.objectContaining({ name: 'license-release', state: 'running' }),
+    );
+  });
+});

@@ -4,6 +4,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
+import type { ProcessorRunner } from '#projections';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { ApiKeyGuard } from './common/auth.js';
 import { ProblemFilter } from './common/problem.filter.js';
@@ -20,6 +21,12 @@ import { TXT_RESOLVER, TxtResolver } from './infrastructure/dns/txt-resolver.js'
 import { DirectoryReader } from './tenants/directory-reader.js';
 import { TenantsController } from './tenants/tenants.controller.js';
 import { UsersController } from './users/users.controller.js';
+import { ClaimLookup } from './command-pipeline/claim-lookup.js';
+import { InvitationsController } from './invitations/invitations.controller.js';
+import { LicensesController } from './licenses/licenses.controller.js';
+import { PersonalAccountsController } from './personal-accounts/personal-accounts.controller.js';
+import { PROCESSOR_RUNNER, Processors } from './processing/processors.js';
+import { SignInsController } from './sign-ins/sign-ins.controller.js';
 
 export interface AppDependencies {
   readonly config: AppConfig;
@@ -30,6 +37,7 @@ export interface AppDependencies {
   readonly txtResolver: TxtResolver;
   readonly clock: Clock;
   readonly metrics: Metrics;
+  readonly processors: ProcessorRunner;
 }
 
 @Module({})
@@ -38,7 +46,15 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [TenantsController, UsersController, HealthController],
+      controllers: [
+        TenantsController,
+        UsersController,
+        InvitationsController,
+        LicensesController,
+        PersonalAccountsController,
+        SignInsController,
+        HealthController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: deps.config },
         { provide: EVENT_STORE, useValue: deps.store },
@@ -48,12 +64,15 @@ export class AppModule {
         { provide: TXT_RESOLVER, useValue: deps.txtResolver },
         { provide: CLOCK, useValue: deps.clock },
         { provide: Metrics, useValue: deps.metrics },
+        { provide: PROCESSOR_RUNNER, useValue: deps.processors },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
         CommandPipeline,
         ExecuteTenantCommandHandler,
         DirectoryReader,
+        ClaimLookup,
+        Processors,
       ],
     };
   }

@@ -2,10 +2,11 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { EventStore, InMemoryEventStore, SqliteEventStore } from '#event-store';
+import { CheckpointStore, MemoryCheckpointStore, ProcessorRunner, SqliteCheckpointStore } from '#projections';
 import { AppModule } from './app.module.js';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonContentType } from './common/http-body.js';
@@ -34,18 +35,34 @@ export interface Service {
   readonly store: EventStore;
 }
 
-function openStore(config: AppConfig): { store: EventStore; idempotency: IdempotencyStore } {
-  if (config.eventStore === 'memory')
-    return { store: new InMemoryEventStore(), idempotency: new MemoryIdempotencyStore() };
+interface Storage {
+  readonly store: EventStore;
+  readonly idempotency: IdempotencyStore;
+  readonly checkpoints: CheckpointStore;
+}
+
+/** The event store and, in the same database, idempotency records and checkpoints. */
+function openStorage(config: AppConfig): Storage {
+  if (config.eventStore === 'memory') {
+    return {
+      store: new InMemoryEventStore(),
+      idempotency: new MemoryIdempotencyStore(),
+      checkpoints: new MemoryCheckpointStore(),
+    };
+  }
   fs.mkdirSync(config.dataDir, { recursive: true });
   const store = new SqliteEventStore(path.join(config.dataDir, 'events.db'));
-  return { store, idempotency: new SqliteIdempotencyStore(store.db) };
+  return {
+    store,
+    idempotency: new SqliteIdempotencyStore(store.db),
+    checkpoints: new SqliteCheckpointStore(store.db),
+  };
 }
 
 export async function createApp(options: CreateAppOptions): Promise<Service> {
   const { config } = options;
   const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
-  const { store, idempotency } = openStore(config);
+  const { store, idempotency, checkpoints } = openStorage(config);
   idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
   const claimStreams = await ClaimStreams.load(store);
   const metrics = new Metrics(store);
@@ -59,6 +76,12 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
       txtResolver: options.txtResolver ?? new NodeTxtResolver(config.dnsServers),
       clock: options.clock ?? systemClock,
       metrics,
+      processors: new ProcessorRunner(store, checkpoints, (name, error) =>
+        Logger.error(
+          `processor ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,
+          'Processors',
+        ),
+      ),
     }),
     { bodyParser: false, logger: options.logger ?? ['log', 'warn', 'error'] },
   );

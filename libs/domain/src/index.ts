@@ -9,3 +9,8 @@ export * from './tenant/decider.js';
 export * from './claim/types.js';
 export * from './claim/decider.js';
 export * from './claim/claims-for.js';
+export * from './personal-account/types.js';
+export * from './personal-account/decider.js';
+export * from './personal-account/claims-for.js';
+export * from './sign-in/types.js';
+export * from './sign-in/evaluate.js';

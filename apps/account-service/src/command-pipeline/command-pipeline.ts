@@ -3,7 +3,7 @@
 // expected versions, and decide again on a version conflict (bounded). Commands on one stream are
 // queued in-process so they don't burn retries against each other; other processes are kept out
 // by the store's expected-version check.
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import {
@@ -72,15 +72,34 @@ export interface CommandOutcome<S, E> {
 export const MAX_ATTEMPTS = 8;
 
 export class DomainRejectionError extends Error {
-  constructor(readonly rejection: Rejection) {
+  constructor(
+    readonly rejection: Rejection,
+    /** The command that was refused (its `type` and target ids go to the CommandRejected record). */
+    readonly command?: unknown,
+  ) {
     super(rejection.message);
   }
+
+  /** False when the target stream does not exist (unknown tenant, refused sign-up). */
+  targetExists = true;
 }
+
+export const rejectionStreamId = (tenantId: string | undefined): string =>
+  `rejections-${tenantId ?? 'service'}`;
+
+/** Ids in a command's data that say what it was aimed at; never names or addresses (personal data). */
+const TARGET_KEYS = ['userId', 'accountId', 'invitationId', 'subscriptionId', 'sku', 'role', 'name'] as const;
 
 export function rejectionToProblem(rejection: Rejection): ProblemException {
   if (rejection.category === 'not_found') return ProblemException.of(404, 'not_found', rejection.message);
   if (rejection.category === 'forbidden') return ProblemException.of(403, rejection.code, rejection.message);
   return ProblemException.of(409, rejection.code, rejection.message);
+}
+
+interface ClaimStep {
+  readonly type: 'Claim' | 'Release';
+  readonly request: ClaimRequest;
+  readonly command: unknown;
 }
 
 const expectedVersionOf = (version: number): StreamAppend['expectedVersion'] =>
@@ -89,6 +108,7 @@ const expectedVersionOf = (version: number): StreamAppend['expectedVersion'] =>
 @Injectable()
 export class CommandPipeline {
   private readonly lock = new KeyedLock();
+  private readonly logger = new Logger('CommandPipeline');
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -121,6 +141,7 @@ export class CommandPipeline {
         try {
           return await this.attempt(command, meta);
         } catch (error) {
+          if (error instanceof DomainRejectionError) await this.recordRejection(command, meta, error);
           if (!(error instanceof WrongExpectedVersionError)) throw error;
           if (attempt >= MAX_ATTEMPTS) {
             throw ProblemException.of(
@@ -160,18 +181,37 @@ export class CommandPipeline {
         return result;
       },
     };
+    try {
+      return await this.decideAndAppend(command, meta, initial, stream, reader, guards);
+    } catch (error) {
+      if (error instanceof DomainRejectionError) error.targetExists = stream.version >= 0;
+      throw error;
+    }
+  }
+
+  private async decideAndAppend<C, S, E extends DomainEvent>(
+    command: StreamCommand<C, S, E>,
+    meta: CommandMeta,
+    initial: S,
+    stream: ReadStreamResult,
+    reader: ContextReader,
+    guards: ReadonlyMap<string, number>,
+  ): Promise<CommandOutcome<S, E>> {
+    const { decider, streamId } = command;
     const commands = await command.commands(reader, initial);
     const context = this.context();
     let state = initial;
     const decided: E[] = [];
-    const claimRequests: Array<{ type: 'Claim' | 'Release'; request: ClaimRequest }> = [];
+    const claimRequests: ClaimStep[] = [];
     for (const each of commands) {
       const decision = decider.decide(each, state, context);
-      if (isRejection(decision)) throw new DomainRejectionError(decision);
+      if (isRejection(decision)) throw new DomainRejectionError(decision, each);
       for (const event of decision) {
         const effects = command.claimsFor?.(event, state);
-        effects?.releases.forEach((request) => claimRequests.push({ type: 'Release', request }));
-        effects?.claims.forEach((request) => claimRequests.push({ type: 'Claim', request }));
+        effects?.releases.forEach((request) =>
+          claimRequests.push({ type: 'Release', request, command: each }),
+        );
+        effects?.claims.forEach((request) => claimRequests.push({ type: 'Claim', request, command: each }));
         state = decider.evolve(state, event);
         decided.push(event);
       }
@@ -215,12 +255,12 @@ export class CommandPipeline {
   }
 
   private async claimAppends(
-    requests: ReadonlyArray<{ type: 'Claim' | 'Release'; request: ClaimRequest }>,
+    requests: readonly ClaimStep[],
     context: DecideContext,
     envelope: (event: DomainEvent) => NewEvent,
   ): Promise<StreamAppend[]> {
     const byStream = new Map<string, { version: number; state: ClaimState; events: NewEvent[] }>();
-    for (const { type, request } of requests) {
+    for (const { type, request, command } of requests) {
       const streamId = this.claims.streamId(request.kind, request.value);
       let entry = byStream.get(streamId);
       if (!entry) {
@@ -229,7 +269,7 @@ export class CommandPipeline {
         byStream.set(streamId, entry);
       }
       const decision = claimDecider.decide({ type, request }, entry.state, context);
-      if (isRejection(decision)) throw new DomainRejectionError(decision);
+      if (isRejection(decision)) throw new DomainRejectionError(decision, command);
       for (const event of decision) {
         entry.state = claimDecider.evolve(entry.state, event);
         entry.events.push(envelope(event));
@@ -242,6 +282,84 @@ export class CommandPipeline {
         expectedVersion: expectedVersionOf(entry.version),
         events: entry.events,
       }));
+  }
+
+  /**
+   * Appends facts that no decider folds (a sign-in attempt, a refusal), with the same envelope as
+   * decided events. The caller chooses the stream and the expected version.
+   */
+  async record(
+    streamId: string,
+    expectedVersion: StreamAppend['expectedVersion'],
+    events: readonly DomainEvent[],
+    meta: CommandMeta,
+    options: { tenantId?: string; actingUserId?: string } = {},
+  ): Promise<number> {
+    const occurredAt = this.clock.now().toISOString();
+    const result = await this.store.append([
+      {
+        streamId,
+        expectedVersion,
+        events: events.map((event) => ({
+          eventId: uuidv7(),
+          type: event.type,
+          schemaVersion: 1,
+          data: event.data as Record<string, unknown>,
+          occurredAt,
+          ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+          correlationId: meta.correlationId,
+          causationId: meta.commandId,
+          actor: { appId: meta.appId, ...(options.actingUserId ? { userId: options.actingUserId } : {}) },
+        })),
+      },
+    ]);
+    return result.lastGlobalPosition;
+  }
+
+  /**
+   * A refused command changes no aggregate, but the attempt is a security fact: it is appended to
+   * the tenant's (or the service's) rejection stream, where the audit feed reads it. Recording is
+   * best effort: a failure here must not turn the client's 4xx into a 500.
+   */
+  private async recordRejection<C, S, E extends DomainEvent>(
+    command: StreamCommand<C, S, E>,
+    meta: CommandMeta,
+    error: DomainRejectionError,
+  ): Promise<void> {
+    const refused = (error.command ?? {}) as { type?: unknown; data?: Record<string, unknown> };
+    const target: Record<string, string> = {};
+    for (const key of TARGET_KEYS) {
+      const value = refused.data?.[key];
+      if (typeof value === 'string') target[key] = value;
+    }
+    try {
+      // A refusal aimed at no existing tenant (an unknown id, a refused sign-up) is the service's.
+      const tenantId = error.targetExists ? command.tenantId : undefined;
+      await this.record(
+        rejectionStreamId(tenantId),
+        'any',
+        [
+          {
+            type: 'CommandRejected',
+            data: {
+              commandType: typeof refused.type === 'string' ? refused.type : 'unknown',
+              code: error.rejection.code,
+              category: error.rejection.category,
+              reason: error.rejection.message,
+              streamId: command.streamId,
+              target,
+            },
+          },
+        ],
+        meta,
+        {
+          ...(tenantId ? { tenantId } : {}),
+          ...(command.actingUserId ? { actingUserId: command.actingUserId } : {}),
+        },
+      );
+    } catch (failure) {
+      this.logger.error(`could not record a CommandRejected: ${String(failure)}`);
+    }
   }
 
   private context(): DecideContext {

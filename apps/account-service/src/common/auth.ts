@@ -93,3 +93,11 @@ export const ActingUser = createParamDecorator((_: unknown, ctx: ExecutionContex
   if (!isUuid(value)) throw validationProblem([{ field: 'X-Acting-User', rule: 'uuid' }]);
   return value.toLowerCase();
 });
+
+/** For routes whose tenant is found from the body or another id, not from the path. */
+export function assertTenantAllowed(principal: ApiPrincipal, tenantId: string | undefined): void {
+  if (!principal.tenantIds) return;
+  if (tenantId === undefined || !principal.tenantIds.has(tenantId)) {
+    throw ProblemException.of(403, 'insufficient_scope', 'This key is not allowed for that tenant.');
+  }
+}

@@ -14,6 +14,10 @@ export interface AppConfig {
   readonly consumerDomains: readonly string[];
   /** How long a read waits for `minPosition` before answering 503 projection_lagging. */
   readonly readWaitMs: number;
+  /** How long an invitation's redeem code stays valid. */
+  readonly invitationTtlHours: number;
+  /** Processors not to start in this instance (operations and tests). */
+  readonly disabledProcessors: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -23,6 +27,15 @@ const list = (value: string | undefined, fallback: string): string[] =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(`${name} must be a positive number, got ${raw}`);
+  return value;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const port = Number(env.PORT ?? 3000);
@@ -49,7 +62,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     consumerDomains: list(env.CONSUMER_DOMAINS, 'outlook.com,hotmail.com,live.com,msn.com').map((d) =>
       d.toLowerCase(),
     ),
-    readWaitMs: Number(env.READ_WAIT_MS ?? 5000),
+    readWaitMs: positiveNumber(env, 'READ_WAIT_MS', 5000),
+    invitationTtlHours: positiveNumber(env, 'INVITATION_TTL_HOURS', 720),
+    disabledProcessors: list(env.PROCESSORS_DISABLED, ''),
   };
 }
 

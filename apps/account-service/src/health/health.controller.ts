@@ -6,6 +6,7 @@ import type { EventStore } from '#event-store';
 import { Public } from '../common/auth.js';
 import { EVENT_STORE } from '../command-pipeline/tokens.js';
 import { Metrics } from './metrics.js';
+import { Processors } from '../processing/processors.js';
 
 @ApiTags('operations')
 @Public()
@@ -14,6 +15,7 @@ export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(Metrics) private readonly metrics: Metrics,
+    @Inject(Processors) private readonly processors: Processors,
   ) {}
 
   @Get('healthz')
@@ -23,12 +25,21 @@ export class HealthController {
 
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) res: Response) {
+    const processors = this.processors.status().map((p) => ({ ...p, position: String(p.position) }));
+    const failed = processors.filter((p) => p.state === 'failed');
     try {
       const head = await this.store.headPosition();
-      return { status: 'ready', checks: { eventStore: { status: 'ok', headPosition: String(head) } } };
+      if (failed.length > 0) res.status(503);
+      return {
+        status: failed.length > 0 ? 'not_ready' : 'ready',
+        checks: { eventStore: { status: 'ok', headPosition: String(head) }, processors },
+      };
     } catch (error) {
       res.status(503);
-      return { status: 'not_ready', checks: { eventStore: { status: 'failing', detail: String(error) } } };
+      return {
+        status: 'not_ready',
+        checks: { eventStore: { status: 'failing', detail: String(error) }, processors },
+      };
     }
   }
 

@@ -1,5 +1,5 @@
 // JSON shapes of directory resources, derived from the folded tenant state.
-import type { DomainState, TenantState, UserState } from '#domain';
+import type { DomainState, SubscriptionState, TenantState, UserState } from '#domain';
 
 export function domainView(state: TenantState, domain: DomainState) {
   return {
@@ -22,7 +22,18 @@ export function tenantView(state: TenantState) {
     primaryDomain: state.primaryDomain,
     domains: [...state.domains.values()].map((d) => domainView(state, d)),
     mfaPolicy: { required: state.mfaRequired },
-    subscriptions: [] as unknown[],
+    subscriptions: [...state.subscriptions.values()].map(subscriptionView),
+  };
+}
+
+export function subscriptionView(subscription: SubscriptionState) {
+  return {
+    subscriptionId: subscription.subscriptionId,
+    sku: subscription.sku,
+    seats: subscription.seats,
+    assignedSeats: subscription.assignedTo.size,
+    availableSeats: Math.max(0, subscription.seats - subscription.assignedTo.size),
+    status: subscription.status,
   };
 }
 
@@ -37,5 +48,14 @@ export function userView(state: TenantState, user: UserState) {
     state: user.deleted ? 'deleted' : user.blocked ? 'blocked' : 'active',
     roles: [...(state.roles.get(user.userId) ?? [])],
     mfaMethods: user.mfaMethods.map((m) => ({ methodId: m.methodId, kind: m.kind })),
+    licenses: [...user.licenses].map((sku) => ({ sku })),
+    ...(user.guest
+      ? {
+          mail: user.guest.email,
+          externalUserState: user.guest.state,
+          invitationId: user.guest.invitationId,
+          ...(user.guest.identity ? { identity: { kind: user.guest.identity.kind } } : {}),
+        }
+      : {}),
   };
 }

@@ -77,6 +77,32 @@ describe('claimsFor', () => {
     ]);
   });
 
+  it("claims an invitation's id, lower case, for the tenant, so the app can find the tenant from the id", () => {
+    const event: TenantEvent = {
+      type: 'GuestInvited',
+      data: {
+        userId: 'u-9',
+        invitationId: '0190A6B2-7C3D-7E4F-8A5B-6C7D8E9F0A1B',
+        email: 'bob@example.com',
+        displayName: 'Bob',
+        userPrincipalName: `bob_example.com#EXT#@${INITIAL}`,
+        redeemCodeHash: 'hash',
+        expiresAt: '2030-01-01T00:00:00Z',
+      },
+    };
+    expect(claimsFor(event, before)).toEqual({
+      claims: [
+        {
+          kind: 'invitation',
+          value: '0190a6b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b',
+          ownerId: 't-1',
+          takenCode: 'invitation_exists',
+        },
+      ],
+      releases: [],
+    });
+  });
+
   it('claims a verified domain for the tenant', () => {
     expect(claimsFor({ type: 'DomainVerified', data: { name: 'contoso.com' } }, before)).toEqual({
       claims: [{ kind: 'domain', value: 'contoso.com', ownerId: 't-1', takenCode: 'domain_taken' }],
@@ -116,6 +142,21 @@ describe('claimsFor', () => {
     { type: 'MfaMethodRegistered', data: { userId: 'u-1', methodId: 'm-1', kind: 'sms' } },
     { type: 'RoleAssigned', data: { userId: 'u-1', role: 'GuestInviter' } },
     { type: 'RoleRemoved', data: { userId: 'u-1', role: 'GuestInviter' } },
+    // A guest's UPN is in the tenant's own initial domain and guest notation: unique by construction.
+    {
+      type: 'InvitationResent',
+      data: { invitationId: 'inv-1', userId: 'u-9', redeemCodeHash: 'h', expiresAt: '2030-01-01T00:00:00Z' },
+    },
+    { type: 'InvitationRevoked', data: { invitationId: 'inv-1', userId: 'u-9' } },
+    {
+      type: 'InvitationRedeemed',
+      data: { invitationId: 'inv-1', userId: 'u-9', identity: { kind: 'external', email: 'b@example.com' } },
+    },
+    { type: 'SubscriptionPurchased', data: { subscriptionId: 's-1', sku: 'E3', seats: 1 } },
+    { type: 'SeatsChanged', data: { subscriptionId: 's-1', sku: 'E3', previousSeats: 1, seats: 2 } },
+    { type: 'SubscriptionCancelled', data: { subscriptionId: 's-1', sku: 'E3' } },
+    { type: 'LicenseAssigned', data: { userId: 'u-1', sku: 'E3', subscriptionId: 's-1' } },
+    { type: 'LicenseRemoved', data: { userId: 'u-1', sku: 'E3', subscriptionId: 's-1', reason: 'removed' } },
   ])('claims and releases nothing for $type', (event) => {
     expect(claimsFor(event, before)).toEqual({ claims: [], releases: [] });
   });

@@ -43,6 +43,20 @@ export function claimsFor(event: TenantEvent, state: TenantState): ClaimsForEven
           : [upnClaim(previousUserPrincipalName, userId)];
       return { claims: [upnClaim(userPrincipalName, userId)], releases };
     }
+    case 'GuestInvited':
+      // Invitations are redeemed by id alone (POST /v1/invitations/{id}/redeem): this claim is how
+      // the app finds the tenant, and it keeps an id from naming two invitations.
+      return {
+        claims: [
+          {
+            kind: 'invitation',
+            value: event.data.invitationId.toLowerCase(),
+            ownerId: state.tenantId,
+            takenCode: 'invitation_exists',
+          },
+        ],
+        releases: [],
+      };
     case 'DomainVerified':
       return { claims: [domainClaim(event.data.name, state.tenantId)], releases: [] };
     case 'DomainRemoved':

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fold } from '../shared/decider.js';
 import { given } from '../testing/given.js';
 import { claimDecider } from './decider.js';
-import type { ClaimCommand, ClaimEvent, ClaimRequest } from './types.js';
+import { CLAIM_KINDS, type ClaimCommand, type ClaimEvent, type ClaimRequest } from './types.js';
 
 const upn = (ownerId: string): ClaimRequest => ({
   kind: 'upn',
@@ -56,6 +56,13 @@ describe('Claim', () => {
         }),
       )
       .thenRejects('tenant_prefix_taken');
+  });
+
+  it.each(CLAIM_KINDS)('explains a taken %s without naming the value', (kind) => {
+    const rejection = given(claimDecider, [{ type: 'UniquenessClaimed', data: { kind, ownerId: 'x-1' } }])
+      .when(claim({ kind, value: 'secret@example.com', ownerId: 'x-2', takenCode: `${kind}_taken` }))
+      .thenRejects(`${kind}_taken`, 'conflict');
+    expect(rejection.message).not.toContain('secret');
   });
 
   it('gives a released value to the next claimant', () => {

@@ -1,17 +1,25 @@
 // Uniqueness claims: a value that must be unique across the whole service (a UPN, a verified
-// domain) gets a stream of its own, and whoever appends the claim to it first holds it. The app
+// domain, an invitation id, a personal account's address, an external login) gets a stream of its own, and whoever appends the claim to it first holds it. The app
 // writes that stream with an expected version, so of two racing claims exactly one wins.
 
 import type { DomainEvent } from '../shared/decider.js';
 
-export const CLAIM_KINDS = ['upn', 'domain'] as const;
+export const CLAIM_KINDS = ['upn', 'domain', 'invitation', 'address', 'external_login'] as const;
 export type ClaimKind = (typeof CLAIM_KINDS)[number];
 
 export interface ClaimRequest {
   readonly kind: ClaimKind;
-  /** Normalised and lower case. The app names the claim stream by a keyed hash of it, never by it. */
+  /**
+   * Normalised, and lower case except an external login's subject (`github:OctoCat` and
+   * `github:octocat` may be two people). The app names the claim stream by a keyed hash of it,
+   * never by it.
+   */
   readonly value: string;
-  /** The id of what holds the value: a userId for a UPN, a tenantId for a domain. */
+  /**
+   * The id of what holds the value: a userId for a UPN, a tenantId for a domain or an invitation
+   * (so the invitation's tenant can be found from its id), a personal accountId for an address or
+   * an external login.
+   */
   readonly ownerId: string;
   /** The rejection code when someone else holds the value, e.g. 'upn_taken'. */
   readonly takenCode: string;

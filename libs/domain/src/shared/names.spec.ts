@@ -212,6 +212,8 @@ describe('parseUserPrincipalName', () => {
     ['alice@contoso', 'not_a_domain'],
     ['alice@c\u043Entoso.com', 'mixed_scripts'],
     ['alice@192.168.0.1', 'not_a_domain'],
+    ['alice_example.com#EXT#@contoso.onmicrosoft.com', 'reserved_guest_notation'],
+    ['a#ext#b@contoso.com', 'reserved_guest_notation'],
   ])('refuses %j as %s', (input, reason) => {
     expect(parseUserPrincipalName(input)).toEqual(refused(reason));
   });

@@ -158,6 +158,9 @@ export interface UserPrincipalName {
 }
 
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$/;
+// Entra's guest notation (`alice_example.com#EXT#@contoso.onmicrosoft.com`): only the service
+// writes it, for guests, so no member UPN and no invited address may contain it.
+const GUEST_NOTATION = /#EXT#/i;
 
 export function parseUserPrincipalName(input: string): NameResult<UserPrincipalName> {
   const trimmed = input.trim();
@@ -171,6 +174,7 @@ export function parseUserPrincipalName(input: string): NameResult<UserPrincipalN
   if (localPart.startsWith('.') || localPart.endsWith('.') || localPart.includes('..')) {
     return fail('invalid_local_part');
   }
+  if (GUEST_NOTATION.test(localPart)) return fail('reserved_guest_notation');
   const domain = normaliseDomainName(rawDomain);
   if (!domain.ok) return domain;
   const upn = `${localPart}@${domain.value}`;

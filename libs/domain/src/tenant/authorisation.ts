@@ -7,6 +7,16 @@ import type { Role, TenantCommand, TenantCommandType, TenantState } from './type
 
 const GLOBAL_ADMIN_ONLY = ['GlobalAdministrator'] as const satisfies readonly Role[];
 const USER_ADMINS = ['GlobalAdministrator', 'UserAdministrator'] as const satisfies readonly Role[];
+const GUEST_INVITERS = [
+  'GlobalAdministrator',
+  'UserAdministrator',
+  'GuestInviter',
+] as const satisfies readonly Role[];
+const LICENSE_ADMINS = [
+  'GlobalAdministrator',
+  'UserAdministrator',
+  'LicenseAdministrator',
+] as const satisfies readonly Role[];
 
 /** The roles that may send each command ('none': no acting user, e.g. sign-up). */
 export const REQUIRED_ROLES: Readonly<Record<TenantCommandType, readonly Role[] | 'none'>> = {
@@ -27,7 +37,23 @@ export const REQUIRED_ROLES: Readonly<Record<TenantCommandType, readonly Role[] 
   DeleteUser: USER_ADMINS,
   RestoreUser: USER_ADMINS,
   RegisterMfaMethod: USER_ADMINS,
+  InviteGuest: GUEST_INVITERS,
+  ResendInvitation: GUEST_INVITERS,
+  RevokeInvitation: GUEST_INVITERS,
+  // The guest redeems with the code it was sent; it is no user of this tenant yet.
+  RedeemInvitation: 'none',
+  PurchaseSubscription: GLOBAL_ADMIN_ONLY,
+  ChangeSeats: GLOBAL_ADMIN_ONLY,
+  CancelSubscription: GLOBAL_ADMIN_ONLY,
+  AssignLicense: LICENSE_ADMINS,
+  RemoveLicense: LICENSE_ADMINS,
 };
+
+/**
+ * Commands the service itself may send (`initiatedBy: 'system'`, no acting user) as durable
+ * reactions to events: freeing a deleted user's licenses. Nothing else may bypass the role matrix.
+ */
+export const SYSTEM_COMMANDS: ReadonlySet<TenantCommandType> = new Set<TenantCommandType>(['RemoveLicense']);
 
 /** Commands a user may also send about themself, whatever their roles. */
 export const SELF_SERVICE_COMMANDS: ReadonlySet<TenantCommandType> = new Set<TenantCommandType>([
@@ -40,6 +66,16 @@ export const SELF_SERVICE_COMMANDS: ReadonlySet<TenantCommandType> = new Set<Ten
  * the same rule).
  */
 export const PRIVILEGED_TARGET_ROLES: readonly Role[] = ['GlobalAdministrator'];
+
+/**
+ * Commands about a user that do not touch the account itself, so the privileged-target rule does
+ * not apply: a License Administrator manages licenses for everyone, Global Administrators included
+ * (as in Entra), and that gives no hold over their account.
+ */
+export const UNPROTECTED_TARGET_COMMANDS: ReadonlySet<TenantCommandType> = new Set<TenantCommandType>([
+  'AssignLicense',
+  'RemoveLicense',
+]);
 
 const rolesOf = (state: TenantState, userId: string): ReadonlySet<Role> =>
   state.roles.get(userId) ?? new Set<Role>();
@@ -59,11 +95,27 @@ const forbidden = (command: TenantCommand, roles: readonly Role[], why = ''): Re
 /** Undefined when the acting user may send the command; a 'forbidden_role' rejection otherwise. */
 export function authorise(command: TenantCommand, state: TenantState): Rejection | undefined {
   const required = REQUIRED_ROLES[command.type];
+  if (command.initiatedBy === 'system') {
+    // Checked before 'none': a system flag must never be a way round the matrix, and a command
+    // that claims to come from the service can't also speak for a user.
+    if (!SYSTEM_COMMANDS.has(command.type)) {
+      return reject('forbidden_role', `${command.type} can not be sent by the service itself`, 'forbidden');
+    }
+    if (command.actingUserId !== undefined) {
+      return reject(
+        'forbidden_role',
+        `${command.type} sent by the service itself can not have an acting user`,
+        'forbidden',
+      );
+    }
+    return undefined;
+  }
   if (required === 'none') return undefined;
 
   const actorId = command.actingUserId;
   const actor = actorId === undefined ? undefined : state.users.get(actorId);
-  // A blocked or deleted administrator keeps their role assignments but loses their power.
+  // A blocked or deleted administrator keeps their role assignments but loses their power. A guest
+  // never acts, whatever roles it was given: it is managed by its home directory, not this one.
   if (
     actorId === undefined ||
     actor === undefined ||
@@ -80,7 +132,11 @@ export function authorise(command: TenantCommand, state: TenantState): Rejection
   const actorRoles = rolesOf(state, actorId);
   if (!required.some((role) => actorRoles.has(role))) return forbidden(command, required);
 
-  if (target !== undefined && !actorRoles.has('GlobalAdministrator')) {
+  if (
+    target !== undefined &&
+    !UNPROTECTED_TARGET_COMMANDS.has(command.type) &&
+    !actorRoles.has('GlobalAdministrator')
+  ) {
     const targetRoles = rolesOf(state, target);
     const privileged = PRIVILEGED_TARGET_ROLES.filter((role) => targetRoles.has(role));
     if (privileged.length > 0) {

@@ -494,6 +494,7 @@ describe('CreateMember', () => {
       blocked: false,
       deleted: false,
       mfaMethods: [],
+      licenses: new Set(),
       revision: 1,
     });
   });

@@ -24,8 +24,13 @@ export type MfaMethodKind = (typeof MFA_METHOD_KINDS)[number];
 
 interface Cmd<T extends string, D> {
   readonly type: T;
-  /** The work account on whose behalf the command is sent; absent only for sign-up. */
+  /** The work account on whose behalf the command is sent; absent for sign-up and redemption. */
   readonly actingUserId?: string;
+  /**
+   * Set when the service itself sends the command as a durable reaction to an event (e.g. freeing
+   * a deleted user's licenses). Only the commands in SYSTEM_COMMANDS accept it.
+   */
+  readonly initiatedBy?: 'system';
   readonly data: D;
 }
 
@@ -70,7 +75,64 @@ export type RegisterMfaMethod = Cmd<
 export type AssignRole = Cmd<'AssignRole', { readonly userId: string; readonly role: Role }>;
 export type RemoveRole = Cmd<'RemoveRole', { readonly userId: string; readonly role: Role }>;
 
+/**
+ * The redeem code itself is never stored: the app hashes it (sha256 hex) and hands the decider the
+ * hash, so the decider stays pure and the log holds nothing that could redeem an invitation.
+ */
+export type InviteGuest = Cmd<
+  'InviteGuest',
+  {
+    readonly invitationId: string;
+    /** Raw e-mail address as sent; the decider normalises it (domain lower-cased, IDN to punycode). */
+    readonly email: string;
+    readonly displayName?: string;
+    readonly redirectUrl?: string;
+    readonly redeemCodeHash: string;
+    /** RFC 3339; the app computes it from the clock and the configured invitation TTL. */
+    readonly expiresAt: string;
+  }
+>;
+export type ResendInvitation = Cmd<
+  'ResendInvitation',
+  { readonly invitationId: string; readonly redeemCodeHash: string; readonly expiresAt: string }
+>;
+export type RevokeInvitation = Cmd<'RevokeInvitation', { readonly invitationId: string }>;
+export const IDENTITY_KINDS = ['personal', 'work_or_school', 'external'] as const;
+export type IdentityKind = (typeof IDENTITY_KINDS)[number];
+export interface RedeemingIdentity {
+  readonly kind: IdentityKind;
+  /** The personal account id or the home tenant's user id, when the identity is one of ours. */
+  readonly accountId?: string;
+  readonly email: string;
+}
+export type RedeemInvitation = Cmd<
+  'RedeemInvitation',
+  { readonly invitationId: string; readonly redeemCodeHash: string; readonly identity: RedeemingIdentity }
+>;
+export type PurchaseSubscription = Cmd<
+  'PurchaseSubscription',
+  { readonly subscriptionId: string; readonly sku: string; readonly seats: number }
+>;
+export type ChangeSeats = Cmd<'ChangeSeats', { readonly subscriptionId: string; readonly seats: number }>;
+export type CancelSubscription = Cmd<'CancelSubscription', { readonly subscriptionId: string }>;
+export type AssignLicense = Cmd<'AssignLicense', { readonly userId: string; readonly sku: string }>;
+export const LICENSE_REMOVAL_REASONS = ['removed', 'user_deleted'] as const;
+export type LicenseRemovalReason = (typeof LICENSE_REMOVAL_REASONS)[number];
+export type RemoveLicense = Cmd<
+  'RemoveLicense',
+  { readonly userId: string; readonly sku: string; readonly reason?: LicenseRemovalReason }
+>;
+
 export type TenantCommand =
+  | InviteGuest
+  | ResendInvitation
+  | RevokeInvitation
+  | RedeemInvitation
+  | PurchaseSubscription
+  | ChangeSeats
+  | CancelSubscription
+  | AssignLicense
+  | RemoveLicense
   | SignUpTenant
   | AddDomain
   | VerifyDomain
@@ -145,7 +207,79 @@ export type MfaMethodRegistered = DomainEvent<
 export type RoleAssigned = DomainEvent<'RoleAssigned', { readonly userId: string; readonly role: Role }>;
 export type RoleRemoved = DomainEvent<'RoleRemoved', { readonly userId: string; readonly role: Role }>;
 
+export type GuestInvited = DomainEvent<
+  'GuestInvited',
+  {
+    readonly userId: string;
+    readonly invitationId: string;
+    /** Normalised invited address. */
+    readonly email: string;
+    readonly displayName: string;
+    /** Entra guest notation: `alice_example.com#EXT#@<initial domain>`. */
+    readonly userPrincipalName: string;
+    readonly redirectUrl?: string;
+    readonly redeemCodeHash: string;
+    readonly expiresAt: string;
+  }
+>;
+export type InvitationResent = DomainEvent<
+  'InvitationResent',
+  {
+    readonly invitationId: string;
+    readonly userId: string;
+    readonly redeemCodeHash: string;
+    readonly expiresAt: string;
+  }
+>;
+export type InvitationRevoked = DomainEvent<
+  'InvitationRevoked',
+  { readonly invitationId: string; readonly userId: string }
+>;
+export type InvitationRedeemed = DomainEvent<
+  'InvitationRedeemed',
+  { readonly invitationId: string; readonly userId: string; readonly identity: RedeemingIdentity }
+>;
+export type SubscriptionPurchased = DomainEvent<
+  'SubscriptionPurchased',
+  { readonly subscriptionId: string; readonly sku: string; readonly seats: number }
+>;
+export type SeatsChanged = DomainEvent<
+  'SeatsChanged',
+  {
+    readonly subscriptionId: string;
+    readonly sku: string;
+    readonly previousSeats: number;
+    readonly seats: number;
+  }
+>;
+export type SubscriptionCancelled = DomainEvent<
+  'SubscriptionCancelled',
+  { readonly subscriptionId: string; readonly sku: string }
+>;
+export type LicenseAssigned = DomainEvent<
+  'LicenseAssigned',
+  { readonly userId: string; readonly sku: string; readonly subscriptionId: string }
+>;
+export type LicenseRemoved = DomainEvent<
+  'LicenseRemoved',
+  {
+    readonly userId: string;
+    readonly sku: string;
+    readonly subscriptionId: string;
+    readonly reason: LicenseRemovalReason;
+  }
+>;
+
 export type TenantEvent =
+  | GuestInvited
+  | InvitationResent
+  | InvitationRevoked
+  | InvitationRedeemed
+  | SubscriptionPurchased
+  | SeatsChanged
+  | SubscriptionCancelled
+  | LicenseAssigned
+  | LicenseRemoved
   | TenantCreated
   | DomainAdded
   | DomainVerified
@@ -178,9 +312,38 @@ export interface DomainState {
 
 export type MemberState = 'active' | 'blocked' | 'deleted';
 
+export type GuestState = 'PendingAcceptance' | 'Accepted';
+
+export interface InvitationState {
+  readonly invitationId: string;
+  readonly userId: string;
+  readonly status: 'PendingAcceptance' | 'Accepted' | 'Revoked';
+  readonly redeemCodeHash: string;
+  readonly expiresAt: string;
+  readonly redirectUrl?: string;
+}
+
+export interface SubscriptionState {
+  readonly subscriptionId: string;
+  readonly sku: string;
+  readonly seats: number;
+  readonly status: 'active' | 'cancelled';
+  /** userIds holding a license of this subscription. */
+  readonly assignedTo: ReadonlySet<string>;
+}
+
 export interface UserState {
   readonly userId: string;
-  readonly userType: 'Member';
+  readonly userType: 'Member' | 'Guest';
+  /** Guests only: the invited address, the invitation and its acceptance. */
+  readonly guest?: {
+    readonly email: string;
+    readonly invitationId: string;
+    readonly state: GuestState;
+    readonly identity?: RedeemingIdentity;
+  };
+  /** SKUs licensed to this user. */
+  readonly licenses: ReadonlySet<string>;
   readonly userPrincipalName: string;
   readonly displayName: string;
   readonly blocked: boolean;
@@ -204,4 +367,8 @@ export interface TenantState {
   readonly users: ReadonlyMap<string, UserState>;
   /** Keyed by userId. */
   readonly roles: ReadonlyMap<string, ReadonlySet<Role>>;
+  /** Keyed by invitationId. */
+  readonly invitations: ReadonlyMap<string, InvitationState>;
+  /** Keyed by subscriptionId. */
+  readonly subscriptions: ReadonlyMap<string, SubscriptionState>;
 }

@@ -1,0 +1,138 @@
+// Subscriptions (SKU and seats) and license assignments of a tenant.
+import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { v7 as uuidv7 } from 'uuid';
+import type { TenantCommand, TenantState } from '#domain';
+import { ActingUser, RequireScope } from '../common/auth.js';
+import { CommandContext, setCommandHeaders, uuidParam } from '../common/http.js';
+import { ProblemException } from '../common/problem.js';
+import { validationProblem } from '../common/validation.js';
+import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
+import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
+import { subscriptionView } from '../tenants/views.js';
+import { AssignLicenseDto, ChangeSeatsDto, PurchaseSubscriptionDto, SKU_PATTERN } from './dto.js';
+
+function subscriptionOf(state: TenantState, subscriptionId: string) {
+  const subscription = state.subscriptions.get(subscriptionId);
+  if (!subscription)
+    throw ProblemException.of(404, 'not_found', `Subscription ${subscriptionId} does not exist.`);
+  return subscriptionView(subscription);
+}
+
+@ApiTags('licenses')
+@ApiBearerAuth()
+@ApiHeader({ name: 'Idempotency-Key', required: false })
+@Controller('v1/tenants/:tenantId')
+export class LicensesController {
+  constructor(@Inject(CommandBus) private readonly commands: CommandBus) {}
+
+  private run(tenantId: string, command: TenantCommand, meta: CommandMeta): Promise<TenantOutcome> {
+    return this.commands.execute(new ExecuteTenantCommand(tenantId, [command], meta));
+  }
+
+  @Post('subscriptions')
+  @RequireScope('commands:write')
+  async purchase(
+    @Param('tenantId', uuidParam) tenantId: string,
+    @Body() dto: PurchaseSubscriptionDto,
+    @ActingUser() actingUserId: string,
+    @CommandContext() meta: CommandMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const subscriptionId = uuidv7();
+    const outcome = await this.run(
+      tenantId,
+      {
+        type: 'PurchaseSubscription',
+        actingUserId,
+        data: { subscriptionId, sku: dto.sku, seats: dto.seats },
+      },
+      meta,
+    );
+    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    res.status(201);
+    return { ...subscriptionOf(outcome.state, subscriptionId), position: String(outcome.position) };
+  }
+
+  @Patch('subscriptions/:subscriptionId')
+  @RequireScope('commands:write')
+  async changeSeats(
+    @Param('tenantId', uuidParam) tenantId: string,
+    @Param('subscriptionId', uuidParam) rawId: string,
+    @Body() dto: ChangeSeatsDto,
+    @ActingUser() actingUserId: string,
+    @CommandContext() meta: CommandMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const subscriptionId = rawId.toLowerCase();
+    const outcome = await this.run(
+      tenantId,
+      { type: 'ChangeSeats', actingUserId, data: { subscriptionId, seats: dto.seats } },
+      meta,
+    );
+    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    return { ...subscriptionOf(outcome.state, subscriptionId), position: String(outcome.position) };
+  }
+
+  @Delete('subscriptions/:subscriptionId')
+  @HttpCode(204)
+  @RequireScope('commands:write')
+  async cancel(
+    @Param('tenantId', uuidParam) tenantId: string,
+    @Param('subscriptionId', uuidParam) rawId: string,
+    @ActingUser() actingUserId: string,
+    @CommandContext() meta: CommandMeta,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    const outcome = await this.run(
+      tenantId,
+      { type: 'CancelSubscription', actingUserId, data: { subscriptionId: rawId.toLowerCase() } },
+      meta,
+    );
+    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+  }
+
+  @Post('users/:userId/licenses')
+  @RequireScope('commands:write')
+  async assign(
+    @Param('tenantId', uuidParam) tenantId: string,
+    @Param('userId', uuidParam) rawUserId: string,
+    @Body() dto: AssignLicenseDto,
+    @ActingUser() actingUserId: string,
+    @CommandContext() meta: CommandMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const userId = rawUserId.toLowerCase();
+    const outcome = await this.run(
+      tenantId,
+      { type: 'AssignLicense', actingUserId, data: { userId, sku: dto.sku } },
+      meta,
+    );
+    setCommandHeaders(res, outcome.position, outcome.state.users.get(userId)?.revision);
+    res.status(201);
+    return { userId, sku: dto.sku, position: String(outcome.position) };
+  }
+
+  @Delete('users/:userId/licenses/:sku')
+  @HttpCode(204)
+  @RequireScope('commands:write')
+  async remove(
+    @Param('tenantId', uuidParam) tenantId: string,
+    @Param('userId', uuidParam) rawUserId: string,
+    @Param('sku') sku: string,
+    @ActingUser() actingUserId: string,
+    @CommandContext() meta: CommandMeta,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    if (!SKU_PATTERN.test(sku)) throw validationProblem([{ field: 'sku', rule: 'matches' }]);
+    const userId = rawUserId.toLowerCase();
+    const outcome = await this.run(
+      tenantId,
+      { type: 'RemoveLicense', actingUserId, data: { userId, sku } },
+      meta,
+    );
+    setCommandHeaders(res, outcome.position, outcome.state.users.get(userId)?.revision);
+  }
+}

@@ -1,0 +1,126 @@
+// Sign-in reports from the authentication front end: evaluate against account kind, service and
+// tenant policy, and record SignInSucceeded or SignInFailed. Each attempt is its own stream
+// (`sign-in-<id>`, written with expected no-stream), so the highest-volume command never contends
+// with anything, not even with another sign-in of the same user.
+import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  evaluateSignIn,
+  parseUserPrincipalName,
+  personalAccountDecider,
+  SignInFacts,
+  tenantDecider,
+  upnKey,
+} from '#domain';
+import type { ApiPrincipal } from '../common/api-keys.js';
+import { assertTenantAllowed, CurrentPrincipal, RequireScope } from '../common/auth.js';
+import { CommandContext, setCommandHeaders } from '../common/http.js';
+import { validationProblem } from '../common/validation.js';
+import { CommandMeta, CommandPipeline } from '../command-pipeline/command-pipeline.js';
+import { ClaimLookup } from '../command-pipeline/claim-lookup.js';
+import { tenantStreamId } from '../command-pipeline/tenant-command.js';
+import { personalAccountStreamId } from '../personal-accounts/personal-account-command.js';
+import { ReportSignInDto } from './dto.js';
+
+export const signInStreamId = (signInId: string): string => `sign-in-${signInId}`;
+
+@ApiTags('sign-in')
+@ApiBearerAuth()
+@Controller('v1/sign-ins')
+export class SignInsController {
+  constructor(
+    @Inject(CommandPipeline) private readonly pipeline: CommandPipeline,
+    @Inject(ClaimLookup) private readonly claims: ClaimLookup,
+  ) {}
+
+  private async facts(dto: ReportSignInDto, login: string): Promise<SignInFacts> {
+    const [personalHolder, workHolder] = await Promise.all([
+      this.claims.holder('address', login),
+      this.claims.holder('upn', login),
+    ]);
+    const personal = personalHolder
+      ? (await this.pipeline.load(personalAccountDecider, personalAccountStreamId(personalHolder.ownerId)))
+          .state
+      : undefined;
+    let work: SignInFacts['work'];
+    if (workHolder?.tenantId) {
+      const { state: tenant } = await this.pipeline.load(tenantDecider, tenantStreamId(workHolder.tenantId));
+      const user = tenant.users.get(workHolder.ownerId);
+      if (user) work = { tenant, user };
+    }
+    let resourceTenant: SignInFacts['resourceTenant'];
+    const resourceId = dto.service.kind === 'business' ? dto.service.tenantId?.toLowerCase() : undefined;
+    if (resourceId) {
+      resourceTenant =
+        work?.tenant.tenantId === resourceId
+          ? work.tenant
+          : (await this.pipeline.load(tenantDecider, tenantStreamId(resourceId))).state;
+      if (!resourceTenant.exists) resourceTenant = undefined;
+    }
+    return {
+      login,
+      service: { kind: dto.service.kind, ...(resourceId ? { tenantId: resourceId } : {}) },
+      mfaPerformed: dto.mfaPerformed,
+      ...(personal?.exists ? { personal } : {}),
+      ...(work ? { work } : {}),
+      ...(resourceTenant ? { resourceTenant } : {}),
+    };
+  }
+
+  @Post()
+  @HttpCode(200)
+  @RequireScope('commands:write')
+  async report(
+    @Body() dto: ReportSignInDto,
+    @CurrentPrincipal() principal: ApiPrincipal,
+    @CommandContext() meta: CommandMeta,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (dto.service.kind === 'business' && dto.service.tenantId === undefined) {
+      throw validationProblem([{ field: 'service.tenantId', rule: 'required_for_business' }]);
+    }
+    if (dto.service.kind === 'consumer' && dto.service.tenantId !== undefined) {
+      throw validationProblem([{ field: 'service.tenantId', rule: 'not_allowed_for_consumer' }]);
+    }
+    assertTenantAllowed(principal, dto.service.tenantId?.toLowerCase());
+    const parsed = parseUserPrincipalName(dto.login);
+    if (!parsed.ok) throw validationProblem([{ field: 'login', rule: 'email' }]);
+    const login = upnKey(parsed.value.upn);
+    const facts = await this.facts(dto, login);
+    const evaluation = evaluateSignIn(facts);
+    const signInId = uuidv7();
+    const data = {
+      signInId,
+      login,
+      serviceKind: dto.service.kind,
+      ...(facts.resourceTenant ? { resourceTenantId: facts.resourceTenant.tenantId } : {}),
+      ...(evaluation.homeTenantId ? { homeTenantId: evaluation.homeTenantId } : {}),
+      ...(evaluation.userId ? { userId: evaluation.userId } : {}),
+      ...(evaluation.personalAccountId ? { personalAccountId: evaluation.personalAccountId } : {}),
+      ...(evaluation.userType ? { userType: evaluation.userType } : {}),
+      mfaPerformed: dto.mfaPerformed,
+      ipAddress: dto.ipAddress,
+      userAgent: dto.userAgent,
+      ...(evaluation.code ? { code: evaluation.code } : {}),
+      ...(evaluation.errorCode !== undefined ? { errorCode: evaluation.errorCode } : {}),
+    };
+    const position = await this.pipeline.record(
+      signInStreamId(signInId),
+      'no_stream',
+      [{ type: evaluation.decision === 'allowed' ? 'SignInSucceeded' : 'SignInFailed', data }],
+      meta,
+      facts.resourceTenant ? { tenantId: facts.resourceTenant.tenantId } : {},
+    );
+    setCommandHeaders(res, position);
+    return {
+      decision: evaluation.decision,
+      ...(evaluation.code ? { code: evaluation.code } : {}),
+      ...(evaluation.errorCode !== undefined ? { errorCode: evaluation.errorCode } : {}),
+      ...(evaluation.userType ? { userType: evaluation.userType } : {}),
+      signInId,
+      position: String(position),
+    };
+  }
+}

@@ -1,0 +1,3 @@
+// Checkpointed subscribers of the global log: the runner and where checkpoints live.
+export * from './checkpoints.js';
+export * from './runner.js';

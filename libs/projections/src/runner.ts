@@ -1,0 +1,108 @@
+// Runs checkpointed subscribers of the global log: each resumes after its checkpoint, catches up,
+// then follows live. A handler that throws stops its processor with the error kept for readiness
+// checks: an event is never skipped silently.
+import type { EventStore, RecordedEvent, Subscription } from '#event-store';
+import type { CheckpointStore } from './checkpoints.js';
+
+export interface EventProcessor {
+  /** Unique and stable: the checkpoint's key. */
+  readonly name: string;
+  /**
+   * Handles one event. Delivery is at least once (a crash between the handler and the checkpoint
+   * replays the event), so a handler must be idempotent.
+   */
+  handle(event: RecordedEvent): Promise<void>;
+}
+
+export type ProcessorState = 'starting' | 'running' | 'failed' | 'stopped';
+
+export interface ProcessorStatus {
+  readonly name: string;
+  readonly state: ProcessorState;
+  readonly position: number;
+  readonly error?: string;
+}
+
+interface Running {
+  processor: EventProcessor;
+  state: ProcessorState;
+  position: number;
+  error?: string;
+  subscription?: Subscription;
+  waiters: Array<{ position: number; resolve: () => void }>;
+}
+
+export class ProcessorRunner {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly checkpoints: CheckpointStore,
+    private readonly onFailure: (name: string, error: unknown) => void = () => undefined,
+  ) {}
+
+  async start(processor: EventProcessor): Promise<void> {
+    if (this.running.has(processor.name)) throw new Error(`processor ${processor.name} is already running`);
+    const entry: Running = { processor, state: 'starting', position: 0, waiters: [] };
+    this.running.set(processor.name, entry);
+    entry.position = await this.checkpoints.get(processor.name);
+    entry.state = 'running';
+    entry.subscription = this.store.subscribe({
+      after: entry.position,
+      handler: async (event) => {
+        await processor.handle(event);
+        await this.checkpoints.set(processor.name, event.globalPosition);
+        entry.position = event.globalPosition;
+        this.release(entry);
+      },
+      onError: (error) => {
+        entry.state = 'failed';
+        entry.error = error instanceof Error ? error.message : String(error);
+        this.onFailure(processor.name, error);
+      },
+    });
+  }
+
+  status(): ProcessorStatus[] {
+    return [...this.running.values()].map((r) => ({
+      name: r.processor.name,
+      state: r.state,
+      position: r.position,
+      ...(r.error ? { error: r.error } : {}),
+    }));
+  }
+
+  /** Resolves once the processor has handled everything up to `position` (or the log's head). */
+  async caughtUp(name: string, position: number, timeoutMs = 10_000): Promise<void> {
+    const entry = this.running.get(name);
+    if (!entry) throw new Error(`no processor ${name}`);
+    if (entry.position >= position) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${name} did not reach ${position} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      entry.waiters.push({
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  async stopAll(): Promise<void> {
+    for (const entry of this.running.values()) {
+      await entry.subscription?.close();
+      if (entry.state !== 'failed') entry.state = 'stopped';
+    }
+    this.running.clear();
+  }
+
+  private release(entry: Running): void {
+    const ready = entry.waiters.filter((w) => w.position <= entry.position);
+    entry.waiters = entry.waiters.filter((w) => w.position > entry.position);
+    ready.forEach((w) => w.resolve());
+  }
+}

@@ -163,17 +163,13 @@ describe('sign-in evaluation', () => {
       code,
     })),
   )('$name → $decision $code', async ({ login, service, mfaPerformed, decision, code }) => {
-    const res = await h
-      .http()
-      .post('/v1/sign-ins')
-      .set(auth)
-      .send({
-        login,
-        service: service(),
-        mfaPerformed,
-        ipAddress: '203.0.113.7',
-        userAgent: 'test-agent/1.0',
-      });
+    const res = await h.http().post('/v1/sign-ins').set(auth).send({
+      login,
+      service: service(),
+      mfaPerformed,
+      ipAddress: '203.0.113.7',
+      userAgent: 'test-agent/1.0',
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.decision).toBe(decision);
     expect(res.body.code).toBe(code);

@@ -4,7 +4,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
-import type { ProcessorRunner } from '#projections';
+import type { ProcessorRunner, ReadModelRunner } from '#projections';
+import { READ_MODEL_RUNNER, ReadSide } from './read-side/read-side.js';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { ApiKeyGuard } from './common/auth.js';
 import { ProblemFilter } from './common/problem.filter.js';
@@ -38,6 +39,7 @@ export interface AppDependencies {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly processors: ProcessorRunner;
+  readonly readModels: ReadModelRunner;
 }
 
 @Module({})
@@ -65,6 +67,8 @@ export class AppModule {
         { provide: CLOCK, useValue: deps.clock },
         { provide: Metrics, useValue: deps.metrics },
         { provide: PROCESSOR_RUNNER, useValue: deps.processors },
+        { provide: READ_MODEL_RUNNER, useValue: deps.readModels },
+        ReadSide,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },

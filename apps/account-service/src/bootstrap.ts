@@ -6,7 +6,15 @@ import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { EventStore, InMemoryEventStore, SqliteEventStore } from '#event-store';
-import { CheckpointStore, MemoryCheckpointStore, ProcessorRunner, SqliteCheckpointStore } from '#projections';
+import Database from 'better-sqlite3';
+import {
+  CheckpointStore,
+  MemoryCheckpointStore,
+  ProcessorRunner,
+  ReadModelRunner,
+  SqliteCheckpointStore,
+} from '#projections';
+import { readModelProjections } from './read-side/registry.js';
 import { AppModule } from './app.module.js';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonContentType } from './common/http-body.js';
@@ -33,12 +41,15 @@ export interface CreateAppOptions {
 export interface Service {
   readonly app: INestApplication;
   readonly store: EventStore;
+  readonly readModels: ReadModelRunner;
 }
 
 interface Storage {
   readonly store: EventStore;
   readonly idempotency: IdempotencyStore;
   readonly checkpoints: CheckpointStore;
+  /** Read models: a connection of their own (their batches are transactions). */
+  readonly readModels: Database.Database;
 }
 
 /** The event store and, in the same database, idempotency records and checkpoints. */
@@ -48,21 +59,35 @@ function openStorage(config: AppConfig): Storage {
       store: new InMemoryEventStore(),
       idempotency: new MemoryIdempotencyStore(),
       checkpoints: new MemoryCheckpointStore(),
+      readModels: new Database(':memory:'),
     };
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const store = new SqliteEventStore(path.join(config.dataDir, 'events.db'));
+  const file = path.join(config.dataDir, 'events.db');
+  const store = new SqliteEventStore(file);
+  const readModels = new Database(file, { timeout: 5000 });
+  readModels.pragma('journal_mode = WAL');
+  readModels.pragma('synchronous = FULL');
   return {
     store,
     idempotency: new SqliteIdempotencyStore(store.db),
     checkpoints: new SqliteCheckpointStore(store.db),
+    readModels,
   };
 }
 
 export async function createApp(options: CreateAppOptions): Promise<Service> {
   const { config } = options;
   const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
-  const { store, idempotency, checkpoints } = openStorage(config);
+  const { store, idempotency, checkpoints, readModels } = openStorage(config);
+  const readModelRunner = new ReadModelRunner(store, readModels, {
+    onFailure: (name, error) =>
+      Logger.error(
+        `read model ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,
+        'ReadSide',
+      ),
+  });
+  for (const projection of readModelProjections()) readModelRunner.register(projection);
   idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
   const claimStreams = await ClaimStreams.load(store);
   const metrics = new Metrics(store);
@@ -76,6 +101,7 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
       txtResolver: options.txtResolver ?? new NodeTxtResolver(config.dnsServers),
       clock: options.clock ?? systemClock,
       metrics,
+      readModels: readModelRunner,
       processors: new ProcessorRunner(store, checkpoints, (name, error) =>
         Logger.error(
           `processor ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,
@@ -105,6 +131,7 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
   app.close = async () => {
     await close();
     await store.close();
+    readModels.close();
   };
-  return { app, store };
+  return { app, store, readModels: readModelRunner };
 }

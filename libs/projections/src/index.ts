@@ -1,3 +1,4 @@
 // Checkpointed subscribers of the global log: the runner and where checkpoints live.
 export * from './checkpoints.js';
 export * from './runner.js';
+export * from './read-models.js';

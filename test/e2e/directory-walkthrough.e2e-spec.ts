@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, Harness, startHarness } from '../support/harness.js';
 
-describe('directory walk-through over HTTP', () => {
+describe.each(['sqlite', 'postgres'])('directory walk-through over HTTP (%s)', (eventStore) => {
   let h: Harness;
   const auth = { Authorization: `Bearer ${ADMIN_KEY}` };
   let tenantA: { tenantId: string; adminUserId: string };
@@ -11,7 +11,7 @@ describe('directory walk-through over HTTP', () => {
   let txtValue: string;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ EVENT_STORE: eventStore });
   });
   afterAll(async () => {
     await h?.close();

@@ -1,17 +1,30 @@
-// Uniqueness across tenants under real races: two service instances on one SQLite file (so the
-// in-process queue can't serialise them) fire conflicting commands at the same moment.
+// Uniqueness across tenants under real races: two service instances on one store (one SQLite file,
+// or one PostgreSQL schema), so the in-process queue can't serialise them, fire conflicting
+// commands at the same moment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, Harness, startHarness } from '../support/harness.js';
 
 const auth = { Authorization: `Bearer ${ADMIN_KEY}` };
 
-describe('uniqueness races between two instances', () => {
+describe.each(['sqlite', 'postgres'])('uniqueness races between two instances (%s)', (eventStore) => {
   let one: Harness;
   let two: Harness;
 
   beforeAll(async () => {
-    one = await startHarness();
-    two = await startHarness({ DATA_DIR: one.config.dataDir, DNS_SERVERS: one.config.dnsServers.join(',') });
+    one = await startHarness({ EVENT_STORE: eventStore });
+    two = await startHarness(
+      eventStore === 'postgres'
+        ? {
+            EVENT_STORE: eventStore,
+            DATABASE_SCHEMA: one.config.databaseSchema,
+            DNS_SERVERS: one.config.dnsServers.join(','),
+          }
+        : {
+            EVENT_STORE: eventStore,
+            DATA_DIR: one.config.dataDir,
+            DNS_SERVERS: one.config.dnsServers.join(','),
+          },
+    );
   });
   afterAll(async () => {
     await two?.close();

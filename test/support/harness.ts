@@ -1,6 +1,8 @@
 // Starts the service in-process on a fresh data directory for HTTP tests, with API keys the test
 // knows and a real DNS server on loopback.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -29,6 +31,15 @@ export interface Harness {
 /** `env.DATA_DIR` set: a second instance on an existing data directory, which it leaves in place. */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const ownsDataDir = env.DATA_DIR === undefined;
+  // On PostgreSQL each harness gets a schema of its own, dropped on close (unless one was given).
+  const ownsSchema = env.EVENT_STORE === 'postgres' && env.DATABASE_SCHEMA === undefined;
+  if (env.EVENT_STORE === 'postgres') {
+    env = {
+      DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      DATABASE_SCHEMA: `e2e_${randomBytes(6).toString('hex')}`,
+      ...env,
+    };
+  }
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'als-e2e-'));
   const dns = new TestDnsServer();
   const dnsAddress = await dns.start();
@@ -69,6 +80,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       await app.close();
       await dns.stop();
       if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (ownsSchema) {
+        const pool = new pg.Pool({ connectionString: config.databaseUrl });
+        await pool.query(`DROP SCHEMA IF EXISTS "${config.databaseSchema}" CASCADE`);
+        await pool.end();
+      }
     },
   };
 }

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { EventStore, InMemoryEventStore, SqliteEventStore } from '#event-store';
+import { EventStore, InMemoryEventStore, PostgresEventStore, SqliteEventStore } from '#event-store';
 import Database from 'better-sqlite3';
 import {
   CheckpointStore,
   MemoryCheckpointStore,
+  PostgresCheckpointStore,
   ProcessorRunner,
   ReadModelRunner,
   SqliteCheckpointStore,
@@ -25,6 +26,7 @@ import { Metrics } from './health/metrics.js';
 import {
   IdempotencyStore,
   MemoryIdempotencyStore,
+  PostgresIdempotencyStore,
   SqliteIdempotencyStore,
 } from './idempotency/idempotency-store.js';
 import { IDEMPOTENCY_RETENTION_MS, idempotencyMiddleware } from './idempotency/idempotency.middleware.js';
@@ -52,8 +54,29 @@ interface Storage {
   readonly readModels: Database.Database;
 }
 
+function openSqlite(file: string): Database.Database {
+  const db = new Database(file, { timeout: 5000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  return db;
+}
+
 /** The event store and, in the same database, idempotency records and checkpoints. */
-function openStorage(config: AppConfig): Storage {
+export async function openStorage(config: AppConfig): Promise<Storage> {
+  if (config.eventStore === 'postgres') {
+    const store = await PostgresEventStore.connect({
+      connectionString: config.databaseUrl ?? '',
+      schema: config.databaseSchema,
+    });
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    return {
+      store,
+      idempotency: await PostgresIdempotencyStore.create(store.pool, config.databaseSchema),
+      checkpoints: await PostgresCheckpointStore.create(store.pool, config.databaseSchema),
+      // Read models stay per instance (a local SQLite file, rebuilt from the log when missing).
+      readModels: openSqlite(path.join(config.dataDir, 'read-models.db')),
+    };
+  }
   if (config.eventStore === 'memory') {
     return {
       store: new InMemoryEventStore(),
@@ -65,9 +88,7 @@ function openStorage(config: AppConfig): Storage {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, 'events.db');
   const store = new SqliteEventStore(file);
-  const readModels = new Database(file, { timeout: 5000 });
-  readModels.pragma('journal_mode = WAL');
-  readModels.pragma('synchronous = FULL');
+  const readModels = openSqlite(file);
   return {
     store,
     idempotency: new SqliteIdempotencyStore(store.db),
@@ -79,7 +100,7 @@ function openStorage(config: AppConfig): Storage {
 export async function createApp(options: CreateAppOptions): Promise<Service> {
   const { config } = options;
   const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
-  const { store, idempotency, checkpoints, readModels } = openStorage(config);
+  const { store, idempotency, checkpoints, readModels } = await openStorage(config);
   const readModelRunner = new ReadModelRunner(store, readModels, {
     onFailure: (name, error) =>
       Logger.error(
@@ -88,7 +109,7 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
       ),
   });
   for (const projection of readModelProjections()) readModelRunner.register(projection);
-  idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
+  await idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
   const claimStreams = await ClaimStreams.load(store);
   const metrics = new Metrics(store);
   const app = await NestFactory.create(

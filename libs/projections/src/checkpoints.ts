@@ -1,5 +1,6 @@
 // Where each subscriber of the global log remembers how far it got.
 import type Database from 'better-sqlite3';
+import type pg from 'pg';
 
 export interface CheckpointStore {
   /** Last handled global position (0 when never run). */
@@ -42,5 +43,40 @@ export class SqliteCheckpointStore implements CheckpointStore {
          ON CONFLICT(name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
       )
       .run(name, position, new Date().toISOString());
+  }
+}
+
+/** Checkpoints in PostgreSQL, beside the events of the PostgreSQL store. */
+export class PostgresCheckpointStore implements CheckpointStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly table: string,
+  ) {}
+
+  static async create(pool: pg.Pool, schema: string): Promise<PostgresCheckpointStore> {
+    const quoted = `"${schema.replace(/"/g, '""')}"`;
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${quoted}.checkpoints (
+      name text PRIMARY KEY,
+      position bigint NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    return new PostgresCheckpointStore(pool, `${quoted}.checkpoints`);
+  }
+
+  async get(name: string): Promise<number> {
+    const { rows } = await this.pool.query<{ position: string }>(
+      `SELECT position FROM ${this.table} WHERE name = $1`,
+      [name],
+    );
+    return rows[0] ? Number(rows[0].position) : 0;
+  }
+
+  async set(name: string, position: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table} (name, position) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()`,
+      [name, position],
+    );
   }
 }

@@ -1,12 +1,16 @@
 // Service configuration from the environment (names fixed by API.md), read once at start.
 import path from 'node:path';
 
-export type EventStoreKind = 'sqlite' | 'memory';
+export type EventStoreKind = 'sqlite' | 'memory' | 'postgres';
 
 export interface AppConfig {
   readonly port: number;
   readonly dataDir: string;
   readonly eventStore: EventStoreKind;
+  /** PostgreSQL connection string (EVENT_STORE=postgres). */
+  readonly databaseUrl?: string;
+  /** PostgreSQL schema holding events, checkpoints and idempotency records. */
+  readonly databaseSchema: string;
   /** Host:port pairs for domain-verification TXT look-ups; empty: the system resolver. */
   readonly dnsServers: readonly string[];
   readonly apiKeysFile: string;
@@ -42,8 +46,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new ConfigError(`PORT must be a port number, got ${env.PORT}`);
   const eventStore = (env.EVENT_STORE ?? 'sqlite') as EventStoreKind;
-  if (!['sqlite', 'memory'].includes(eventStore)) {
-    throw new ConfigError(`EVENT_STORE=${eventStore} is not available in this build (sqlite, memory)`);
+  if (!['sqlite', 'memory', 'postgres'].includes(eventStore)) {
+    throw new ConfigError(
+      `EVENT_STORE=${eventStore} is not available in this build (sqlite, memory, postgres)`,
+    );
+  }
+  if (eventStore === 'postgres' && !env.DATABASE_URL) {
+    throw new ConfigError('EVENT_STORE=postgres needs DATABASE_URL (e.g. postgres://user@host:5432/db)');
   }
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   const dnsServers = list(env.DNS_SERVERS, '');
@@ -56,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     dataDir,
     eventStore,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    databaseSchema: env.DATABASE_SCHEMA ?? 'event_store',
     dnsServers,
     apiKeysFile: path.resolve(env.API_KEYS_FILE ?? path.join(dataDir, 'api-keys.json')),
     initialDomainSuffix: (env.INITIAL_DOMAIN_SUFFIX ?? 'onmicrosoft.com').trim().toLowerCase(),

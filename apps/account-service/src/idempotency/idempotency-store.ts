@@ -1,6 +1,7 @@
-// Stored first responses per (app, Idempotency-Key). Synchronous on purpose: the record is written
-// before the response leaves, with no await in between.
+// Stored first responses per (app, Idempotency-Key), in the same database as the events. The
+// record is written before the response leaves.
 import type Database from 'better-sqlite3';
+import type pg from 'pg';
 
 export interface StoredResponse {
   readonly appId: string;
@@ -13,10 +14,10 @@ export interface StoredResponse {
 }
 
 export interface IdempotencyStore {
-  find(appId: string, key: string): StoredResponse | undefined;
-  save(response: StoredResponse): void;
+  find(appId: string, key: string): Promise<StoredResponse | undefined>;
+  save(response: StoredResponse): Promise<void>;
   /** Forgets records created before the given time. */
-  purgeBefore(time: Date): void;
+  purgeBefore(time: Date): Promise<void>;
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY_STORE');
@@ -24,15 +25,15 @@ export const IDEMPOTENCY_STORE = Symbol('IDEMPOTENCY_STORE');
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly records = new Map<string, StoredResponse>();
 
-  find(appId: string, key: string): StoredResponse | undefined {
+  async find(appId: string, key: string): Promise<StoredResponse | undefined> {
     return this.records.get(`${appId}\u0000${key}`);
   }
 
-  save(response: StoredResponse): void {
+  async save(response: StoredResponse): Promise<void> {
     this.records.set(`${response.appId}\u0000${response.key}`, response);
   }
 
-  purgeBefore(time: Date): void {
+  async purgeBefore(time: Date): Promise<void> {
     for (const [k, r] of this.records) if (r.createdAt < time.toISOString()) this.records.delete(k);
   }
 }
@@ -51,7 +52,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     )`);
   }
 
-  find(appId: string, key: string): StoredResponse | undefined {
+  async find(appId: string, key: string): Promise<StoredResponse | undefined> {
     const row = this.db
       .prepare('SELECT * FROM idempotency_records WHERE app_id = ? AND idempotency_key = ?')
       .get(appId, key) as
@@ -68,7 +69,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     };
   }
 
-  save(r: StoredResponse): void {
+  async save(r: StoredResponse): Promise<void> {
     this.db
       .prepare(
         `INSERT OR IGNORE INTO idempotency_records (app_id, idempotency_key, fingerprint, status, headers, body, created_at)
@@ -77,7 +78,63 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       .run(r.appId, r.key, r.fingerprint, r.status, JSON.stringify(r.headers), r.body, r.createdAt);
   }
 
-  purgeBefore(time: Date): void {
+  async purgeBefore(time: Date): Promise<void> {
     this.db.prepare('DELETE FROM idempotency_records WHERE created_at < ?').run(time.toISOString());
+  }
+}
+
+export class PostgresIdempotencyStore implements IdempotencyStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly table: string,
+  ) {}
+
+  static async create(pool: pg.Pool, schema: string): Promise<PostgresIdempotencyStore> {
+    const table = `"${schema.replace(/"/g, '""')}".idempotency_records`;
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
+      app_id text NOT NULL,
+      idempotency_key text NOT NULL,
+      fingerprint text NOT NULL,
+      status integer NOT NULL,
+      headers jsonb NOT NULL,
+      body text NOT NULL,
+      created_at timestamptz NOT NULL,
+      PRIMARY KEY (app_id, idempotency_key)
+    )`);
+    return new PostgresIdempotencyStore(pool, table);
+  }
+
+  async find(appId: string, key: string): Promise<StoredResponse | undefined> {
+    const { rows } = await this.pool.query<{
+      fingerprint: string;
+      status: number;
+      headers: Record<string, string>;
+      body: string;
+      created_at: Date;
+    }>(`SELECT * FROM ${this.table} WHERE app_id = $1 AND idempotency_key = $2`, [appId, key]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      appId,
+      key,
+      fingerprint: row.fingerprint,
+      status: row.status,
+      headers: row.headers,
+      body: row.body,
+      createdAt: row.created_at.toISOString(),
+    };
+  }
+
+  async save(r: StoredResponse): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table} (app_id, idempotency_key, fingerprint, status, headers, body, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [r.appId, r.key, r.fingerprint, r.status, JSON.stringify(r.headers), r.body, r.createdAt],
+    );
+  }
+
+  async purgeBefore(time: Date): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.table} WHERE created_at < $1`, [time]);
   }
 }

@@ -3,6 +3,7 @@
 // while the first is still running waits for it. The same key with a different request is refused.
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { Logger } from '@nestjs/common';
 import { ApiKeyRegistry } from '../common/api-keys.js';
 import { ProblemException } from '../common/problem.js';
 import { sendProblem } from '../common/problem.filter.js';
@@ -15,6 +16,8 @@ const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'event-position'];
 /** Auth failures and throttling depend on the moment, not the request: they are not remembered. */
 const NOT_STORED = new Set([401, 403, 429]);
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+const logger = new Logger('Idempotency');
 
 export function idempotencyMiddleware(store: IdempotencyStore, registry: ApiKeyRegistry) {
   const inFlight = new Map<string, Promise<void>>();
@@ -56,7 +59,7 @@ export function idempotencyMiddleware(store: IdempotencyStore, registry: ApiKeyR
       if (!running) break;
       await running;
     }
-    const stored = store.find(principal.appId, key);
+    const stored = await store.find(principal.appId, key);
     if (stored) {
       if (stored.fingerprint !== fingerprint) {
         return sendProblem(
@@ -83,13 +86,16 @@ export function idempotencyMiddleware(store: IdempotencyStore, registry: ApiKeyR
 
     const originalSend = res.send.bind(res);
     res.send = ((body?: unknown) => {
-      if (res.statusCode < 500 && !NOT_STORED.has(res.statusCode)) {
-        const headers: Record<string, string> = {};
-        for (const name of REPLAYED_HEADERS) {
-          const value = res.getHeader(name);
-          if (value !== undefined) headers[name] = String(value);
-        }
-        store.save({
+      res.send = originalSend;
+      if (res.statusCode >= 500 || NOT_STORED.has(res.statusCode)) return originalSend(body as never);
+      const headers: Record<string, string> = {};
+      for (const name of REPLAYED_HEADERS) {
+        const value = res.getHeader(name);
+        if (value !== undefined) headers[name] = String(value);
+      }
+      // The record is stored before the response leaves, so a retry that follows it finds it.
+      store
+        .save({
           appId: principal.appId,
           key,
           fingerprint,
@@ -97,10 +103,10 @@ export function idempotencyMiddleware(store: IdempotencyStore, registry: ApiKeyR
           headers,
           body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
           createdAt: new Date().toISOString(),
-        });
-      }
-      res.send = originalSend;
-      return originalSend(body as never);
+        })
+        .catch((error: unknown) => logger.error(`idempotency record not stored: ${String(error)}`))
+        .finally(() => originalSend(body as never));
+      return res;
     }) as Response['send'];
     next();
   };

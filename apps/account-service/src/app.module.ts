@@ -4,7 +4,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
-import type { ProcessorRunner, ReadModelRunner } from '#projections';
+import type { CheckpointStore, ProcessorRunner, ReadModelRunner } from '#projections';
 import { READ_MODEL_RUNNER, ReadSide } from './read-side/read-side.js';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { ApiKeyGuard } from './common/auth.js';
@@ -28,6 +28,9 @@ import { LicensesController } from './licenses/licenses.controller.js';
 import { PersonalAccountsController } from './personal-accounts/personal-accounts.controller.js';
 import { PROCESSOR_RUNNER, Processors } from './processing/processors.js';
 import { SignInsController } from './sign-ins/sign-ins.controller.js';
+import { AUDIT_CONTROLLERS, auditProviders } from './audit/audit.module.js';
+import { kafkaRelayProviders } from './audit/kafka-relay.service.js';
+import { SignInLookupController } from './sign-in-lookup/sign-in-lookup.controller.js';
 
 export interface AppDependencies {
   readonly config: AppConfig;
@@ -40,6 +43,7 @@ export interface AppDependencies {
   readonly metrics: Metrics;
   readonly processors: ProcessorRunner;
   readonly readModels: ReadModelRunner;
+  readonly checkpoints: CheckpointStore;
 }
 
 @Module({})
@@ -55,7 +59,9 @@ export class AppModule {
         LicensesController,
         PersonalAccountsController,
         SignInsController,
+        SignInLookupController,
         HealthController,
+        ...AUDIT_CONTROLLERS,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: deps.config },
@@ -77,6 +83,8 @@ export class AppModule {
         DirectoryReader,
         ClaimLookup,
         Processors,
+        ...auditProviders(deps),
+        ...kafkaRelayProviders(deps.checkpoints),
       ],
     };
   }

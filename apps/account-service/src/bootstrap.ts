@@ -123,6 +123,7 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
       clock: options.clock ?? systemClock,
       metrics,
       readModels: readModelRunner,
+      checkpoints,
       processors: new ProcessorRunner(store, checkpoints, (name, error) =>
         Logger.error(
           `processor ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,

@@ -2,3 +2,5 @@
 export * from './checkpoints.js';
 export * from './runner.js';
 export * from './read-models.js';
+export * from './directory/index.js';
+export * from './audit/index.js';

@@ -53,12 +53,22 @@ const prefixOf = (name: string, generation: number): string =>
 
 export class ProjectionLaggingError extends Error {}
 
+interface StateRow {
+  readonly version: number;
+  readonly generation: number;
+  readonly position: number;
+}
+
 export class ReadModelRunner {
   private readonly entries = new Map<string, Entry>();
   private stopped = false;
+  /** Set by notify(): an append landed while the loop was busy, so it must not go to sleep. */
+  private signalled = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
+  private saveStatement: Database.Statement | undefined;
+  private stateStatement: Database.Statement | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -75,8 +85,7 @@ export class ReadModelRunner {
 
   register(projection: ReadModelProjection): void {
     if (this.entries.has(projection.name)) throw new Error(`projection ${projection.name} registered twice`);
-    const row = this.db.prepare('SELECT * FROM read_model_state WHERE name = ?').get(projection.name) as
-      { version: number; generation: number; position: number } | undefined;
+    const row = this.readState(projection.name);
     const entry: Entry = { projection, state: 'catching_up', generation: 1, position: 0, waiters: [] };
     if (row && row.version === projection.version) {
       entry.generation = row.generation;
@@ -84,21 +93,30 @@ export class ReadModelRunner {
     } else {
       // New, or its code changed: start a fresh generation from zero.
       entry.generation = (row?.generation ?? 0) + 1;
-      this.db.transaction(() => {
+      this.transaction(() => {
         if (row) this.dropTables(projection, prefixOf(projection.name, row.generation));
         this.dropTables(projection, prefixOf(projection.name, entry.generation));
         projection.setup(this.db, prefixOf(projection.name, entry.generation));
         this.saveState(projection, entry.generation, 0);
-      })();
+      });
     }
-    projection.activated?.(this.db, this.prefix(projection.name));
+    // The entry first: activated() may ask the runner for the prefix.
     this.entries.set(projection.name, entry);
+    projection.activated?.(this.db, prefixOf(projection.name, entry.generation));
   }
 
-  /** The live table prefix of a projection. */
+  /** The registered projection object (e.g. to reach an in-memory index it maintains). */
+  projection<P extends ReadModelProjection = ReadModelProjection>(name: string): P {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`no projection ${name}`);
+    return entry.projection as P;
+  }
+
+  /** The live table prefix of a projection (following a switch another process made). */
   prefix(name: string): string {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`no projection ${name}`);
+    this.follow(entry);
     return prefixOf(name, entry.generation);
   }
 
@@ -109,6 +127,7 @@ export class ReadModelRunner {
 
   /** Wakes the loop; call after appends (the SQLite store's own subscriptions see other processes). */
   notify(): void {
+    this.signalled = true;
     this.wake?.();
   }
 
@@ -119,7 +138,9 @@ export class ReadModelRunner {
     await this.unsubscribe?.();
     for (const entry of this.entries.values()) {
       if (entry.state !== 'failed') entry.state = 'stopped';
-      entry.waiters.forEach((w) => w.reject(new Error('read models stopped')));
+      entry.waiters.forEach((w) =>
+        w.reject(new ProjectionLaggingError(`${entry.projection.name} stopped with the service`)),
+      );
       entry.waiters = [];
     }
   }
@@ -169,47 +190,71 @@ export class ReadModelRunner {
   async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<void> {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`no projection ${name}`);
-    const { projection } = entry;
-    const next = entry.generation + 1;
-    const prefix = prefixOf(name, next);
-    this.db.transaction(() => {
-      this.dropTables(projection, prefix);
-      projection.setup(this.db, prefix);
-    })();
+    // Checked before touching any table: the next generation's tables belong to the running rebuild.
     if (entry.rebuild) throw new Error(`${name} is already being rebuilt`);
+    const { projection } = entry;
+    // Past any generation another process (the CLI) may have switched to.
+    const next = Math.max(entry.generation, this.readState(name)?.generation ?? 0) + 1;
+    const prefix = prefixOf(name, next);
     let position = 0;
-    entry.rebuild = { position, head: await this.store.headPosition() };
+    entry.rebuild = { position, head: 0 };
+    let switched = false;
     try {
+      this.transaction(() => {
+        this.dropTables(projection, prefix);
+        projection.setup(this.db, prefix);
+      });
+      entry.rebuild = { position, head: await this.store.headPosition() };
       for (;;) {
+        if (this.stopped) throw new Error(`rebuild of ${name} interrupted: read models stopped`);
         const events = await this.store.readAll(position, this.options.batchSize ?? 1000);
         if (events.length === 0) {
           // Caught up with the head: switch in one transaction, then let the loop follow from here.
-          let switched = false;
-          this.db.transaction(() => {
-            if (position < entry.position) return; // the live one moved on: one more round
+          this.transaction(() => {
+            // The checkpoint row is the truth across processes: the live generation may be followed
+            // by another process's runner (the service, while the CLI rebuilds).
+            const live = this.readState(name);
+            if (live !== undefined && live.generation >= next)
+              throw new Error(`${name} was switched to generation ${live.generation} by another rebuild`);
+            if (position < Math.max(entry.position, live?.position ?? 0)) return; // one more round
             this.saveState(projection, next, position);
             this.dropTables(projection, prefixOf(name, entry.generation));
+            if (live !== undefined && live.generation !== entry.generation)
+              this.dropTables(projection, prefixOf(name, live.generation));
             switched = true;
-          })();
+          });
           if (switched) {
             entry.generation = next;
             entry.position = position;
             if (entry.state === 'failed') entry.state = 'catching_up';
             entry.error = undefined;
             projection.activated?.(this.db, prefix);
+            this.release(entry);
+            this.notify();
             break;
           }
           continue;
         }
-        this.db.transaction(() => {
-          for (const event of events) projection.apply(event, this.db, prefix);
-        })();
+        this.transaction(() => {
+          for (const event of events) this.applyOne(projection, event, prefix);
+        });
         position = events[events.length - 1]?.globalPosition ?? position;
         entry.rebuild = { position, head: Math.max(entry.rebuild?.head ?? 0, position) };
         onProgress?.(entry.rebuild);
       }
     } finally {
       entry.rebuild = undefined;
+      // A failed or interrupted rebuild leaves no half-built generation behind.
+      if (!switched) {
+        try {
+          // Unless another process's rebuild made that generation the live one meanwhile.
+          this.transaction(() => {
+            if (this.readState(name)?.generation !== next) this.dropTables(projection, prefix);
+          });
+        } catch {
+          // The database is gone (closed with the service): nothing left to tidy.
+        }
+      }
     }
   }
 
@@ -219,19 +264,18 @@ export class ReadModelRunner {
     if (!entry) throw new Error(`no projection ${name}`);
     const hash = createHash('sha256');
     for (const table of [...entry.projection.tables].sort()) {
-      const rows = this.db
-        .prepare(`SELECT * FROM ${prefixOf(name, entry.generation)}${table}`)
-        .all() as Array<Record<string, unknown>>;
-      const lines = rows
-        .map((r) =>
-          JSON.stringify(
-            Object.keys(r)
-              .sort()
-              .map((k) => [k, r[k]]),
-          ),
-        )
+      const qualified = `${prefixOf(name, entry.generation)}${table}`;
+      // Columns in name order, rows ordered by every column: a stable order without holding the
+      // table in memory (the audit table of a 1M-event log is gigabytes as one string).
+      const columns = (
+        this.db.prepare(`SELECT * FROM ${qualified} LIMIT 0`).columns() as Array<{ name: string }>
+      )
+        .map((c) => c.name)
         .sort();
-      hash.update(`${table}\n${lines.join('\n')}\n`);
+      const list = columns.map((c) => `"${c}"`).join(', ');
+      hash.update(`${table}\n${JSON.stringify(columns)}\n`);
+      const rows = this.db.prepare(`SELECT ${list} FROM ${qualified} ORDER BY ${list}`).raw(true).iterate();
+      for (const row of rows) hash.update(`${JSON.stringify(row)}\n`);
     }
     return hash.digest('hex');
   }
@@ -239,10 +283,11 @@ export class ReadModelRunner {
   private async run(): Promise<void> {
     const subscription = this.store.subscribe({
       after: await this.store.headPosition(),
-      handler: () => this.wake?.(),
+      handler: () => this.notify(),
     });
     this.unsubscribe = () => subscription.close();
     while (!this.stopped) {
+      this.signalled = false;
       let progressed = false;
       for (const entry of this.entries.values()) {
         // The live generation keeps following the log during a rebuild; only a failure stops it.
@@ -253,13 +298,15 @@ export class ReadModelRunner {
           entry.state = 'failed';
           entry.error = error instanceof Error ? error.message : String(error);
           entry.waiters.forEach((w) =>
-            w.reject(new ProjectionLaggingError(`${entry.projection.name} has stopped`)),
+            w.reject(
+              new ProjectionLaggingError(`${entry.projection.name} has stopped: ${entry.error ?? ''}`),
+            ),
           );
           entry.waiters = [];
           this.options.onFailure?.(entry.projection.name, error);
         }
       }
-      if (!progressed && !this.stopped) {
+      if (!progressed && !this.stopped && !this.signalled) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 250);
           this.wake = () => {
@@ -279,32 +326,110 @@ export class ReadModelRunner {
     // A rebuild switched generations while we read: this batch belongs to the old one.
     if (entry.generation !== generation || entry.position !== position) return true;
     if (events.length === 0) {
+      this.follow(entry);
       entry.state = 'live';
       return false;
     }
     const { projection } = entry;
     const prefix = prefixOf(projection.name, generation);
     const last = events[events.length - 1]?.globalPosition ?? position;
-    this.db.transaction(() => {
-      for (const event of events) projection.apply(event, this.db, prefix);
+    let moved: StateRow | undefined;
+    this.transaction(() => {
+      // Checked under the write lock: if another process switched generations (a rebuild) or applied
+      // this batch already (a second runner on the file), applying it here would write to dropped
+      // tables or twice. Exactly once per generation rests on this check and the checkpoint sharing
+      // the batch's transaction.
+      const row = this.readState(projection.name);
+      if (row !== undefined && (row.generation !== generation || row.position !== position)) {
+        moved = row;
+        return;
+      }
+      for (const event of events) this.applyOne(projection, event, prefix);
       this.saveState(projection, generation, last);
-    })();
+    });
+    if (moved !== undefined) {
+      this.adopt(entry, moved);
+      return true;
+    }
     entry.position = last;
+    // Before the waiters resume: a reader that waited for `last` must find the index in step.
     projection.afterCommit?.(events, this.db, prefix);
-    const ready = entry.waiters.filter((w) => w.position <= last);
-    entry.waiters = entry.waiters.filter((w) => w.position > last);
-    ready.forEach((w) => w.resolve());
+    this.release(entry);
     entry.state = events.length < (this.options.batchSize ?? 500) ? 'live' : 'catching_up';
     return true;
   }
 
+  /** Adopts what another process wrote to the checkpoint row, if it differs from what we hold. */
+  private follow(entry: Entry): void {
+    if (entry.rebuild !== undefined) return; // our own rebuild is about to switch; it knows
+    const row = this.readState(entry.projection.name);
+    if (row !== undefined && (row.generation !== entry.generation || row.position !== entry.position))
+      this.adopt(entry, row);
+  }
+
+  private adopt(entry: Entry, row: StateRow): void {
+    const { projection } = entry;
+    if (row.version !== projection.version) {
+      // A newer (or older) build of the projection owns the tables now: this code must not write them.
+      entry.state = 'failed';
+      entry.error = `${projection.name}: the database holds version ${row.version}, this code is version ${projection.version}; restart to rebuild`;
+      entry.waiters.forEach((w) => w.reject(new ProjectionLaggingError(entry.error)));
+      entry.waiters = [];
+      return;
+    }
+    // A new generation was built from zero: a failure of the old one is behind us.
+    if (row.generation !== entry.generation && entry.state === 'failed') {
+      entry.state = 'catching_up';
+      entry.error = undefined;
+    }
+    entry.generation = row.generation;
+    entry.position = row.position;
+    // Another process wrote the tables: in-memory indexes reload from them.
+    projection.activated?.(this.db, prefixOf(projection.name, row.generation));
+    this.release(entry);
+  }
+
+  private readState(name: string): StateRow | undefined {
+    this.stateStatement ??= this.db.prepare(
+      'SELECT version, generation, position FROM read_model_state WHERE name = ?',
+    );
+    return this.stateStatement.get(name) as StateRow | undefined;
+  }
+
+  /**
+   * BEGIN IMMEDIATE: the write lock is taken up front (waiting out the busy timeout), so a batch that
+   * reads before it writes can't fail with SQLITE_BUSY when another connection (the event store,
+   * another process) committed in between. A throw rolls everything back.
+   */
+  private transaction(fn: () => void): void {
+    this.db.transaction(fn).immediate();
+  }
+
+  /** Applies one event; an error names the event so that /readyz says where the projection stopped. */
+  private applyOne(projection: ReadModelProjection, event: RecordedEvent, prefix: string): void {
+    try {
+      projection.apply(event, this.db, prefix);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `${projection.name} failed on event ${event.globalPosition} (${event.type} in ${event.streamId}): ${reason}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private release(entry: Entry): void {
+    const ready = entry.waiters.filter((w) => w.position <= entry.position);
+    entry.waiters = entry.waiters.filter((w) => w.position > entry.position);
+    ready.forEach((w) => w.resolve());
+  }
+
   private saveState(projection: ReadModelProjection, generation: number, position: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO read_model_state (name, version, generation, position) VALUES (?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET version = excluded.version, generation = excluded.generation, position = excluded.position`,
-      )
-      .run(projection.name, projection.version, generation, position);
+    this.saveStatement ??= this.db.prepare(
+      `INSERT INTO read_model_state (name, version, generation, position) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET version = excluded.version, generation = excluded.generation, position = excluded.position`,
+    );
+    this.saveStatement.run(projection.name, projection.version, generation, position);
   }
 
   private dropTables(projection: ReadModelProjection, prefix: string): void {

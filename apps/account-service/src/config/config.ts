@@ -22,6 +22,18 @@ export interface AppConfig {
   readonly invitationTtlHours: number;
   /** Processors not to start in this instance (operations and tests). */
   readonly disabledProcessors: readonly string[];
+  /** Kafka bootstrap brokers (KAFKA_BROKERS, host:port,...); empty: Kafka off. */
+  readonly kafkaBrokers: readonly string[];
+  /** The topic the audit feed is relayed to (KAFKA_AUDIT_TOPIC). */
+  readonly kafkaAuditTopic: string;
+  /** Partitions of that topic when the relay creates it (KAFKA_AUDIT_PARTITIONS). */
+  readonly kafkaAuditPartitions: number;
+  /** RFC 5424 receiver of the audit feed over TCP (SYSLOG_TARGET=host:port); undefined: off. */
+  readonly syslogTarget?: { readonly host: string; readonly port: number };
+  /** MSG of those messages (SYSLOG_FORMAT): the record as a CEF line (default) or its JSON. */
+  readonly syslogFormat: 'cef' | 'json';
+  /** Where the sign-in route sends a work account that tried the consumer service (WORK_MAILBOX_URL). */
+  readonly workMailboxUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -61,6 +73,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       throw new ConfigError(`DNS_SERVERS entry "${server}" is not host:port with a numeric IP address`);
     }
   }
+  const kafkaBrokers = list(env.KAFKA_BROKERS, '');
+  for (const broker of kafkaBrokers) {
+    if (!/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/.test(broker))
+      throw new ConfigError(`KAFKA_BROKERS entry "${broker}" is not host:port`);
+  }
+  const kafkaAuditPartitions = positiveNumber(env, 'KAFKA_AUDIT_PARTITIONS', 6);
+  if (!Number.isInteger(kafkaAuditPartitions))
+    throw new ConfigError(`KAFKA_AUDIT_PARTITIONS must be an integer, got ${env.KAFKA_AUDIT_PARTITIONS}`);
+  const syslog = /^(?:\[([0-9a-fA-F:]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(env.SYSLOG_TARGET?.trim() ?? '');
+  if (env.SYSLOG_TARGET?.trim() && (!syslog || Number(syslog[3]) < 1 || Number(syslog[3]) > 65535))
+    throw new ConfigError(`SYSLOG_TARGET must be host:port (TCP), got ${env.SYSLOG_TARGET}`);
+  const syslogFormat = (env.SYSLOG_FORMAT?.trim() || 'cef') as 'cef' | 'json';
+  if (!['cef', 'json'].includes(syslogFormat))
+    throw new ConfigError(`SYSLOG_FORMAT must be cef or json, got ${env.SYSLOG_FORMAT}`);
+  const workMailboxUrl = env.WORK_MAILBOX_URL?.trim() || 'https://outlook.office.com/mail/';
+  if (!/^https?:\/\/[^\s]+$/.test(workMailboxUrl) || !URL.canParse(workMailboxUrl)) {
+    throw new ConfigError(`WORK_MAILBOX_URL must be an http(s) URL, got ${workMailboxUrl}`);
+  }
   return {
     port,
     dataDir,
@@ -76,6 +106,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     readWaitMs: positiveNumber(env, 'READ_WAIT_MS', 5000),
     invitationTtlHours: positiveNumber(env, 'INVITATION_TTL_HOURS', 720),
     disabledProcessors: list(env.PROCESSORS_DISABLED, ''),
+    kafkaBrokers,
+    kafkaAuditTopic: env.KAFKA_AUDIT_TOPIC?.trim() || 'account-service.audit',
+    kafkaAuditPartitions,
+    ...(syslog ? { syslogTarget: { host: syslog[1] ?? syslog[2] ?? '', port: Number(syslog[3]) } } : {}),
+    syslogFormat,
+    workMailboxUrl,
   };
 }
 

@@ -1,8 +1,23 @@
-// Runs the read-model projections with the app, and lets reads wait for a position.
+// Runs the read-model projections with the app, and serves reads from them: each read first waits
+// (bounded) for the position it must reflect, then queries the live generation.
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ProjectionLaggingError, ReadModelRunner, ReadModelStatus } from '#projections';
+import type { EventStore } from '#event-store';
+import {
+  ProjectionLaggingError,
+  ReadModelRunner,
+  ReadModelStatus,
+  type RealmProjection,
+  type TenantOverview,
+  type TenantsProjection,
+  type UserPage,
+  type UserRecord,
+  type UsersProjection,
+  type UserType,
+} from '#projections';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
 import { ProblemException } from '../common/problem.js';
+import { EVENT_STORE } from '../command-pipeline/tokens.js';
+import { REALM, TENANTS, USERS } from './registry.js';
 
 export const READ_MODEL_RUNNER = Symbol('READ_MODEL_RUNNER');
 
@@ -11,6 +26,7 @@ export class ReadSide implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(READ_MODEL_RUNNER) readonly runner: ReadModelRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -36,5 +52,56 @@ export class ReadSide implements OnApplicationBootstrap, OnApplicationShutdown {
       }
       throw error;
     }
+  }
+
+  /**
+   * The wait every read makes before it queries: for `minPosition` when the client sent one, else
+   * for the log's head as it is when the request arrives. Without a position a read is therefore
+   * never older than any write acknowledged before it began (what reads that folded the stream
+   * gave), at the price of one head query, and no wait at all while the projection is live.
+   * `minPosition=0` opts out: the read model as it is, however far behind.
+   */
+  async catchUp(projection: string, minPosition: number | undefined): Promise<void> {
+    await this.waitFor(projection, minPosition ?? (await this.store.headPosition()));
+  }
+
+  async tenant(tenantId: string, minPosition?: number): Promise<TenantOverview | undefined> {
+    await this.catchUp(TENANTS, minPosition);
+    return this.runner
+      .projection<TenantsProjection>(TENANTS)
+      .get(this.runner.db, this.runner.prefix(TENANTS), tenantId);
+  }
+
+  /** Undefined when the tenant doesn't exist. */
+  async users(
+    tenantId: string,
+    options: { readonly userType?: UserType; readonly afterUserId?: string; readonly limit: number },
+    minPosition?: number,
+  ): Promise<UserPage | 'unknown_cursor' | undefined> {
+    await this.catchUp(USERS, minPosition);
+    const projection = this.runner.projection<UsersProjection>(USERS);
+    const prefix = this.runner.prefix(USERS);
+    if (!projection.tenantExists(this.runner.db, prefix, tenantId)) return undefined;
+    return projection.list(this.runner.db, prefix, tenantId, options);
+  }
+
+  /** 'no_tenant' or 'no_user' when either is missing. */
+  async user(
+    tenantId: string,
+    userId: string,
+    minPosition?: number,
+  ): Promise<UserRecord | 'no_tenant' | 'no_user'> {
+    await this.catchUp(USERS, minPosition);
+    const projection = this.runner.projection<UsersProjection>(USERS);
+    const prefix = this.runner.prefix(USERS);
+    if (!projection.tenantExists(this.runner.db, prefix, tenantId)) return 'no_tenant';
+    return projection.get(this.runner.db, prefix, tenantId, userId) ?? 'no_user';
+  }
+
+  /** The realm index, once it has reached the position the look-up must reflect. */
+  async realm(minPosition?: number): Promise<RealmProjection> {
+    await this.catchUp(REALM, minPosition);
+    this.runner.prefix(REALM); // follows a rebuild another process switched to (the index reloads)
+    return this.runner.projection<RealmProjection>(REALM);
   }
 }

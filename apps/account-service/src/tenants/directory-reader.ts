@@ -1,5 +1,7 @@
-// Reads of the directory until the read-model projections land: fold the tenant stream, after
-// waiting (bounded) for a requested global position.
+// Reads that must see the tenant stream itself, not a read model: what a command route checks
+// before deciding (e.g. which domains to look up in DNS), and personal-account reads. Folds the
+// stream, after waiting (bounded) for a requested global position. GET routes of the directory read
+// the read models (../read-side/read-side.ts).
 import { Inject, Injectable } from '@nestjs/common';
 import { tenantDecider, type TenantState } from '#domain';
 import type { EventStore } from '#event-store';

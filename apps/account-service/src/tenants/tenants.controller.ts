@@ -27,7 +27,8 @@ import type { CommandMeta, Precondition } from '../command-pipeline/command-pipe
 import { DnsUnavailableError, TXT_RESOLVER, TxtResolver } from '../infrastructure/dns/txt-resolver.js';
 import { DirectoryReader } from './directory-reader.js';
 import { AddDomainDto, AssignRoleDto, MfaPolicyDto, PatchDomainDto, SignUpTenantDto } from './dto.js';
-import { domainView, tenantView } from './views.js';
+import { ReadSide } from '../read-side/read-side.js';
+import { domainView, tenantOverviewView } from './views.js';
 
 export function domainNameParam(raw: string): string {
   const result = normaliseDomainName(raw);
@@ -56,6 +57,7 @@ export class TenantsController {
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(DirectoryReader) private readonly reader: DirectoryReader,
     @Inject(TXT_RESOLVER) private readonly dns: TxtResolver,
+    @Inject(ReadSide) private readonly readSide: ReadSide,
   ) {}
 
   private run(
@@ -112,9 +114,10 @@ export class TenantsController {
     @MinPosition() minPosition: number | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { state, version } = await this.reader.tenant(tenantId, minPosition);
-    res.setHeader('ETag', `"${version}"`);
-    return tenantView(state);
+    const tenant = await this.readSide.tenant(tenantId, minPosition);
+    if (!tenant) throw ProblemException.of(404, 'not_found', `Tenant ${tenantId} does not exist.`);
+    res.setHeader('ETag', `"${tenant.version}"`);
+    return tenantOverviewView(tenant);
   }
 
   @Post(':tenantId/domains')

@@ -23,8 +23,8 @@ import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
 import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
 import type { CommandMeta, Precondition } from '../command-pipeline/command-pipeline.js';
-import { DirectoryReader } from '../tenants/directory-reader.js';
-import { userView } from '../tenants/views.js';
+import { ReadSide } from '../read-side/read-side.js';
+import { userRecordView, userView } from '../tenants/views.js';
 import { CreateMemberDto, ListUsersQuery, RegisterMfaMethodDto, UpdateUserDto } from './dto.js';
 
 /** If-Match on a user compares the user's own revision. */
@@ -52,7 +52,7 @@ type Lifecycle = 'BlockUser' | 'UnblockUser' | 'RestoreUser';
 export class UsersController {
   constructor(
     @Inject(CommandBus) private readonly commands: CommandBus,
-    @Inject(DirectoryReader) private readonly reader: DirectoryReader,
+    @Inject(ReadSide) private readonly readSide: ReadSide,
   ) {}
 
   private async run(
@@ -103,25 +103,22 @@ export class UsersController {
   @Get()
   @RequireScope('directory:read', 'commands:write')
   async list(@Param('tenantId', uuidParam) tenantId: string, @Query() query: ListUsersQuery) {
-    const { state } = await this.reader.tenant(
+    const limit = query.limit ?? 50;
+    const page = await this.readSide.users(
       tenantId,
+      {
+        limit,
+        ...(query.userType === undefined ? {} : { userType: query.userType }),
+        ...(query.cursor === undefined ? {} : { afterUserId: decodeCursor(query.cursor) }),
+      },
       query.minPosition === undefined ? undefined : Number(query.minPosition),
     );
-    const limit = query.limit ?? 50;
-    let users = [...state.users.values()].filter(
-      (u) => query.userType === undefined || u.userType === query.userType,
-    );
-    const cursor = query.cursor;
-    if (cursor !== undefined) {
-      const after = users.findIndex((u) => u.userId === decodeCursor(cursor));
-      if (after === -1) throw validationProblem([{ field: 'cursor', rule: 'unknown_cursor' }]);
-      users = users.slice(after + 1);
-    }
-    const page = users.slice(0, limit);
-    const last = page.at(-1);
+    if (page === undefined) throw ProblemException.of(404, 'not_found', `Tenant ${tenantId} does not exist.`);
+    if (page === 'unknown_cursor') throw validationProblem([{ field: 'cursor', rule: 'unknown_cursor' }]);
+    const last = page.users.at(-1);
     return {
-      value: page.map((u) => userView(state, u)),
-      ...(users.length > limit && last ? { nextCursor: encodeCursor(last.userId) } : {}),
+      value: page.users.map(userRecordView),
+      ...(page.hasMore && last ? { nextCursor: encodeCursor(last.userId) } : {}),
     };
   }
 
@@ -133,10 +130,13 @@ export class UsersController {
     @MinPosition() minPosition: number | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { state } = await this.reader.tenant(tenantId, minPosition);
-    const user = userOf(state, userId.toLowerCase());
+    const user = await this.readSide.user(tenantId, userId.toLowerCase(), minPosition);
+    if (user === 'no_tenant')
+      throw ProblemException.of(404, 'not_found', `Tenant ${tenantId} does not exist.`);
+    if (user === 'no_user')
+      throw ProblemException.of(404, 'not_found', `User ${userId} is not in this tenant.`);
     res.setHeader('ETag', `"${user.revision}"`);
-    return userView(state, user);
+    return userRecordView(user);
   }
 
   @Patch(':userId')

@@ -1,0 +1,62 @@
+// Runs the audit feed's syslog relay with the app when SYSLOG_TARGET is set, stops it with the app,
+// and reports it for /readyz. A receiver that is down never holds up start-up or commands: the
+// relay retries in the background and catches up from its checkpoint once the receiver is back.
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { CheckpointStore } from '#projections';
+import { APP_CONFIG, AppConfig } from '../config/config.js';
+import { AUDIT_FEED, type AuditFeed } from './audit-feed.js';
+import { AUDIT_SYSLOG, SyslogRelay, type SyslogRelayStatus } from './syslog-relay.js';
+
+export const SYSLOG_CHECKPOINTS = Symbol('SYSLOG_CHECKPOINTS');
+
+/** What /readyz can show under checks.syslog. */
+export type SyslogCheck =
+  { readonly status: 'disabled' } | ({ readonly status: 'ok' | 'degraded' } & SyslogRelayStatus);
+
+@Injectable()
+export class SyslogRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('AuditSyslogRelay');
+  private relay?: SyslogRelay;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AUDIT_FEED) private readonly feed: AuditFeed,
+    @Inject(SYSLOG_CHECKPOINTS) private readonly checkpoints: CheckpointStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const target = this.config.syslogTarget;
+    if (target === undefined) return;
+    if (this.config.disabledProcessors.includes(AUDIT_SYSLOG)) {
+      this.logger.warn(`${AUDIT_SYSLOG} is disabled by PROCESSORS_DISABLED`);
+      return;
+    }
+    this.relay = new SyslogRelay(this.feed, this.checkpoints, {
+      target,
+      format: this.config.syslogFormat,
+      log: this.logger,
+    });
+    this.relay.start();
+    this.logger.log(`sending the audit feed to ${this.relay.target} (RFC 5424, ${this.config.syslogFormat})`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay?.stop();
+  }
+
+  /**
+   * For /readyz. 'degraded' (receiver unreachable, retrying) keeps the instance ready: commands do
+   * not depend on the receiver, and the records wait in the audit read model.
+   */
+  async check(): Promise<SyslogCheck> {
+    if (!this.relay) return { status: 'disabled' };
+    const status = await this.relay.status();
+    return { status: status.state === 'retrying' ? 'degraded' : 'ok', ...status };
+  }
+
+  /** Resolves once the receiver has been sent everything up to `position` (tests, operations). */
+  caughtUp(position: number, timeoutMs?: number): Promise<void> {
+    if (!this.relay) return Promise.reject(new Error('the syslog relay is not running'));
+    return this.relay.caughtUp(position, timeoutMs);
+  }
+}

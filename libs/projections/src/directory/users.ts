@@ -1,0 +1,309 @@
+// Users-per-tenant read model (and which tenants exist): one row per user object (member or guest) with its roles, licenses
+// and MFA methods, its creation order for cursor paging, and its revision: the number of tenant-stream
+// events concerning it, counted by the same rule as UserState.revision in the tenant decider, so a
+// read sends the same ETag that If-Match is checked against.
+import type Database from 'better-sqlite3';
+import type { GuestState, IdentityKind, MfaMethodKind, Role, TenantEvent } from '#domain';
+import type { RecordedEvent } from '#event-store';
+import type { ReadModelProjection } from '../read-models.js';
+import { bit, jsonList, StatementCache, tenantEventOf, toggledJson } from './events.js';
+
+export type UserType = 'Member' | 'Guest';
+
+export interface UserRecord {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly userType: UserType;
+  readonly userPrincipalName: string;
+  readonly displayName: string;
+  readonly blocked: boolean;
+  readonly deleted: boolean;
+  /** Guests only. */
+  readonly guest?: {
+    readonly email: string;
+    readonly invitationId: string;
+    readonly state: GuestState;
+    readonly identityKind?: IdentityKind;
+  };
+  /** In the order assigned (a role removed and given again goes to the end). */
+  readonly roles: readonly Role[];
+  /** SKUs, in the order assigned. */
+  readonly licenses: readonly string[];
+  readonly mfaMethods: ReadonlyArray<{ readonly methodId: string; readonly kind: MfaMethodKind }>;
+  /** The user resource's ETag. */
+  readonly revision: number;
+}
+
+export interface UserPage {
+  readonly users: readonly UserRecord[];
+  /** More users follow the last one of this page. */
+  readonly hasMore: boolean;
+}
+
+interface UserRow {
+  tenant_id: string;
+  user_id: string;
+  seq: number;
+  user_type: UserType;
+  upn: string;
+  display_name: string;
+  blocked: number;
+  deleted: number;
+  guest_email: string | null;
+  invitation_id: string | null;
+  guest_state: GuestState | null;
+  identity_kind: IdentityKind | null;
+  roles: string;
+  licenses: string;
+  mfa_methods: string;
+  revision: number;
+}
+
+function setup(db: Database.Database, p: string): void {
+  db.exec(`
+    CREATE TABLE ${p}users (
+      tenant_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      user_type TEXT NOT NULL,
+      upn TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      blocked INTEGER NOT NULL,
+      deleted INTEGER NOT NULL,
+      guest_email TEXT,
+      invitation_id TEXT,
+      guest_state TEXT,
+      identity_kind TEXT,
+      roles TEXT NOT NULL,
+      licenses TEXT NOT NULL,
+      mfa_methods TEXT NOT NULL,
+      revision INTEGER NOT NULL,
+      PRIMARY KEY (tenant_id, user_id)
+    ) STRICT;
+    CREATE INDEX ${p}users_by_seq ON ${p}users (tenant_id, seq);
+    CREATE TABLE ${p}tenants (tenant_id TEXT PRIMARY KEY) STRICT;
+    CREATE INDEX ${p}users_by_type ON ${p}users (tenant_id, user_type, seq);
+  `);
+}
+
+const COLUMNS = `tenant_id, user_id, seq, user_type, upn, display_name, blocked, deleted, guest_email,
+  invitation_id, guest_state, identity_kind, roles, licenses, mfa_methods, revision`;
+
+function prepare(db: Database.Database, p: string) {
+  return {
+    addTenant: db.prepare<[string]>(`INSERT OR IGNORE INTO ${p}tenants (tenant_id) VALUES (?)`),
+    tenant: db.prepare<[string], number>(`SELECT 1 FROM ${p}tenants WHERE tenant_id = ?`).pluck(),
+    // A user id created again keeps its place (as a Map entry does) and starts over, except for its
+    // roles: the decider keeps the tenant's role assignments apart from its users.
+    create: db.prepare<UserRow>(
+      `INSERT INTO ${p}users (${COLUMNS}) VALUES (@tenant_id, @user_id, @seq, @user_type, @upn,
+         @display_name, @blocked, @deleted, @guest_email, @invitation_id, @guest_state, @identity_kind,
+         @roles, @licenses, @mfa_methods, @revision)
+       ON CONFLICT (tenant_id, user_id) DO UPDATE SET user_type = excluded.user_type, upn = excluded.upn,
+         display_name = excluded.display_name, blocked = excluded.blocked, deleted = excluded.deleted,
+         guest_email = excluded.guest_email, invitation_id = excluded.invitation_id,
+         guest_state = excluded.guest_state, identity_kind = excluded.identity_kind,
+         licenses = excluded.licenses, mfa_methods = excluded.mfa_methods, revision = excluded.revision`,
+    ),
+    update: db.prepare<UserRow>(
+      `UPDATE ${p}users SET upn = @upn, display_name = @display_name, blocked = @blocked,
+         deleted = @deleted, guest_state = @guest_state, identity_kind = @identity_kind, roles = @roles,
+         licenses = @licenses, mfa_methods = @mfa_methods, revision = @revision
+       WHERE tenant_id = @tenant_id AND user_id = @user_id`,
+    ),
+    one: db.prepare<[string, string], UserRow>(`SELECT * FROM ${p}users WHERE tenant_id = ? AND user_id = ?`),
+    page: db.prepare<[string, number, number], UserRow>(
+      `SELECT * FROM ${p}users WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    pageOfType: db.prepare<[string, string, number, number], UserRow>(
+      `SELECT * FROM ${p}users WHERE tenant_id = ? AND user_type = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+  };
+}
+
+type Change = (row: UserRow) => Partial<UserRow>;
+
+/** How an event that concerns an existing user changes its row; undefined: not such an event. */
+function changeOf(event: TenantEvent): { userId: string; change: Change } | undefined {
+  const same: Change = () => ({});
+  switch (event.type) {
+    case 'InvitationResent':
+    case 'InvitationRevoked':
+    case 'PasswordResetOrdered':
+      return { userId: event.data.userId, change: same };
+    case 'InvitationRedeemed': {
+      const kind = event.data.identity.kind;
+      return {
+        userId: event.data.userId,
+        change: (row) => (row.guest_email === null ? {} : { guest_state: 'Accepted', identity_kind: kind }),
+      };
+    }
+    case 'LicenseAssigned':
+    case 'LicenseRemoved': {
+      const present = event.type === 'LicenseAssigned';
+      const { sku } = event.data;
+      return {
+        userId: event.data.userId,
+        change: (row) => ({ licenses: toggledJson(row.licenses, sku, present) }),
+      };
+    }
+    case 'RoleAssigned':
+    case 'RoleRemoved': {
+      const present = event.type === 'RoleAssigned';
+      const { role } = event.data;
+      return {
+        userId: event.data.userId,
+        change: (row) => ({ roles: toggledJson(row.roles, role, present) }),
+      };
+    }
+    case 'UserRenamed':
+      return { userId: event.data.userId, change: () => ({ display_name: event.data.displayName }) };
+    case 'UserPrincipalNameChanged':
+      return { userId: event.data.userId, change: () => ({ upn: event.data.userPrincipalName }) };
+    case 'UserBlocked':
+    case 'UserUnblocked':
+      return { userId: event.data.userId, change: () => ({ blocked: bit(event.type === 'UserBlocked') }) };
+    case 'UserDeleted':
+    case 'UserRestored':
+      return { userId: event.data.userId, change: () => ({ deleted: bit(event.type === 'UserDeleted') }) };
+    case 'MfaMethodRegistered': {
+      const { methodId, kind } = event.data;
+      return {
+        userId: event.data.userId,
+        change: (row) => ({
+          mfa_methods: JSON.stringify([...jsonList(row.mfa_methods), { methodId, kind }]),
+        }),
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function recordOf(row: UserRow): UserRecord {
+  return {
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    userType: row.user_type,
+    userPrincipalName: row.upn,
+    displayName: row.display_name,
+    blocked: row.blocked === 1,
+    deleted: row.deleted === 1,
+    ...(row.guest_email !== null && row.invitation_id !== null && row.guest_state !== null
+      ? {
+          guest: {
+            email: row.guest_email,
+            invitationId: row.invitation_id,
+            state: row.guest_state,
+            ...(row.identity_kind === null ? {} : { identityKind: row.identity_kind }),
+          },
+        }
+      : {}),
+    roles: jsonList<Role>(row.roles),
+    licenses: jsonList<string>(row.licenses),
+    mfaMethods: jsonList<{ methodId: string; kind: MfaMethodKind }>(row.mfa_methods),
+    revision: row.revision,
+  };
+}
+
+export class UsersProjection implements ReadModelProjection {
+  readonly name = 'users';
+  readonly version = 1;
+  readonly tables = ['users', 'tenants'] as const;
+  private readonly statements = new StatementCache(prepare);
+
+  setup(db: Database.Database, prefix: string): void {
+    setup(db, prefix);
+  }
+
+  apply(recorded: RecordedEvent, db: Database.Database, prefix: string): void {
+    const found = tenantEventOf(recorded);
+    if (found === undefined) return;
+    const { tenantId, event } = found;
+    const s = this.statements.for(db, prefix);
+    if (event.type === 'TenantCreated') {
+      s.addTenant.run(tenantId);
+      return;
+    }
+    const fresh = {
+      tenant_id: tenantId,
+      seq: recorded.globalPosition,
+      blocked: 0,
+      deleted: 0,
+      identity_kind: null,
+      roles: '[]',
+      licenses: '[]',
+      mfa_methods: '[]',
+      revision: 1,
+    };
+    if (event.type === 'MemberCreated') {
+      const { userId, userPrincipalName, displayName } = event.data;
+      s.create.run({
+        ...fresh,
+        user_id: userId,
+        user_type: 'Member',
+        upn: userPrincipalName,
+        display_name: displayName,
+        guest_email: null,
+        invitation_id: null,
+        guest_state: null,
+      });
+      return;
+    }
+    if (event.type === 'GuestInvited') {
+      const { userId, userPrincipalName, displayName, email, invitationId } = event.data;
+      s.create.run({
+        ...fresh,
+        user_id: userId,
+        user_type: 'Guest',
+        upn: userPrincipalName,
+        display_name: displayName,
+        guest_email: email,
+        invitation_id: invitationId,
+        guest_state: 'PendingAcceptance',
+      });
+      return;
+    }
+    const concerning = changeOf(event);
+    if (concerning === undefined) return;
+    const row = s.one.get(tenantId, concerning.userId);
+    // An event about a user the tenant doesn't have changes nothing (the decider's withUser).
+    if (row === undefined) return;
+    s.update.run({ ...row, ...concerning.change(row), revision: row.revision + 1 });
+  }
+
+  /** Whether the tenant exists (as far as this projection has read): its users can be listed. */
+  tenantExists(db: Database.Database, prefix: string, tenantId: string): boolean {
+    return this.statements.for(db, prefix).tenant.get(tenantId) !== undefined;
+  }
+
+  get(db: Database.Database, prefix: string, tenantId: string, userId: string): UserRecord | undefined {
+    const row = this.statements.for(db, prefix).one.get(tenantId, userId);
+    return row === undefined ? undefined : recordOf(row);
+  }
+
+  /**
+   * A page of the tenant's users in creation order, optionally of one type, after the user
+   * `afterUserId`; 'unknown_cursor' when that user isn't one of the listed ones.
+   */
+  list(
+    db: Database.Database,
+    prefix: string,
+    tenantId: string,
+    options: { readonly userType?: UserType; readonly afterUserId?: string; readonly limit: number },
+  ): UserPage | 'unknown_cursor' {
+    const s = this.statements.for(db, prefix);
+    let after = 0;
+    if (options.afterUserId !== undefined) {
+      const cursor = s.one.get(tenantId, options.afterUserId);
+      if (cursor === undefined || (options.userType !== undefined && cursor.user_type !== options.userType))
+        return 'unknown_cursor';
+      after = cursor.seq;
+    }
+    const rows =
+      options.userType === undefined
+        ? s.page.all(tenantId, after, options.limit + 1)
+        : s.pageOfType.all(tenantId, options.userType, after, options.limit + 1);
+    return { users: rows.slice(0, options.limit).map(recordOf), hasMore: rows.length > options.limit };
+  }
+}

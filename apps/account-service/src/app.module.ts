@@ -30,6 +30,8 @@ import { PROCESSOR_RUNNER, Processors } from './processing/processors.js';
 import { SignInsController } from './sign-ins/sign-ins.controller.js';
 import { AUDIT_CONTROLLERS, auditProviders } from './audit/audit.module.js';
 import { kafkaRelayProviders } from './audit/kafka-relay.service.js';
+import { kafkaIntakeProviders } from './intake/kafka-intake.service.js';
+import type { CommandOutcomeStore } from './intake/outcome-store.js';
 import { SignInLookupController } from './sign-in-lookup/sign-in-lookup.controller.js';
 
 export interface AppDependencies {
@@ -44,6 +46,7 @@ export interface AppDependencies {
   readonly processors: ProcessorRunner;
   readonly readModels: ReadModelRunner;
   readonly checkpoints: CheckpointStore;
+  readonly commandOutcomes: CommandOutcomeStore;
 }
 
 @Module({})
@@ -85,6 +88,7 @@ export class AppModule {
         Processors,
         ...auditProviders(deps),
         ...kafkaRelayProviders(deps.checkpoints),
+        ...kafkaIntakeProviders(deps.commandOutcomes),
       ],
     };
   }

@@ -30,6 +30,12 @@ import {
   SqliteIdempotencyStore,
 } from './idempotency/idempotency-store.js';
 import { IDEMPOTENCY_RETENTION_MS, idempotencyMiddleware } from './idempotency/idempotency.middleware.js';
+import {
+  CommandOutcomeStore,
+  MemoryCommandOutcomeStore,
+  PostgresCommandOutcomeStore,
+  SqliteCommandOutcomeStore,
+} from './intake/outcome-store.js';
 import { NodeTxtResolver, TxtResolver } from './infrastructure/dns/txt-resolver.js';
 
 export interface CreateAppOptions {
@@ -50,6 +56,8 @@ interface Storage {
   readonly store: EventStore;
   readonly idempotency: IdempotencyStore;
   readonly checkpoints: CheckpointStore;
+  /** Outcomes of the Kafka command intake, by commandId. */
+  readonly commandOutcomes: CommandOutcomeStore;
   /** Read models: a connection of their own (their batches are transactions). */
   readonly readModels: Database.Database;
 }
@@ -73,6 +81,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
       store,
       idempotency: await PostgresIdempotencyStore.create(store.pool, config.databaseSchema),
       checkpoints: await PostgresCheckpointStore.create(store.pool, config.databaseSchema),
+      commandOutcomes: await PostgresCommandOutcomeStore.create(store.pool, config.databaseSchema),
       // Read models stay per instance (a local SQLite file, rebuilt from the log when missing).
       readModels: openSqlite(path.join(config.dataDir, 'read-models.db')),
     };
@@ -82,6 +91,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
       store: new InMemoryEventStore(),
       idempotency: new MemoryIdempotencyStore(),
       checkpoints: new MemoryCheckpointStore(),
+      commandOutcomes: new MemoryCommandOutcomeStore(),
       readModels: new Database(':memory:'),
     };
   }
@@ -93,6 +103,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
     store,
     idempotency: new SqliteIdempotencyStore(store.db),
     checkpoints: new SqliteCheckpointStore(store.db),
+    commandOutcomes: new SqliteCommandOutcomeStore(store.db),
     readModels,
   };
 }
@@ -100,7 +111,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
 export async function createApp(options: CreateAppOptions): Promise<Service> {
   const { config } = options;
   const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
-  const { store, idempotency, checkpoints, readModels } = await openStorage(config);
+  const { store, idempotency, checkpoints, commandOutcomes, readModels } = await openStorage(config);
   const readModelRunner = new ReadModelRunner(store, readModels, {
     onFailure: (name, error) =>
       Logger.error(
@@ -124,6 +135,7 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
       metrics,
       readModels: readModelRunner,
       checkpoints,
+      commandOutcomes,
       processors: new ProcessorRunner(store, checkpoints, (name, error) =>
         Logger.error(
           `processor ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,

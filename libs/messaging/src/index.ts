@@ -2,3 +2,5 @@
 // stays inside this lib so that another client can replace it.
 export * from './record-publisher.js';
 export * from './kafkajs-publisher.js';
+export * from './record-consumer.js';
+export * from './kafkajs-consumer.js';

@@ -28,6 +28,11 @@ export interface AppConfig {
   readonly kafkaAuditTopic: string;
   /** Partitions of that topic when the relay creates it (KAFKA_AUDIT_PARTITIONS). */
   readonly kafkaAuditPartitions: number;
+  /** Kafka command intake (runs when KAFKA_BROKERS is set): commands, results, dead letters, group. */
+  readonly kafkaCommandTopic: string;
+  readonly kafkaResultTopic: string;
+  readonly kafkaDlqTopic: string;
+  readonly kafkaConsumerGroup: string;
   /** RFC 5424 receiver of the audit feed over TCP (SYSLOG_TARGET=host:port); undefined: off. */
   readonly syslogTarget?: { readonly host: string; readonly port: number };
   /** MSG of those messages (SYSLOG_FORMAT): the record as a CEF line (default) or its JSON. */
@@ -109,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaBrokers,
     kafkaAuditTopic: env.KAFKA_AUDIT_TOPIC?.trim() || 'account-service.audit',
     kafkaAuditPartitions,
+    kafkaCommandTopic: env.KAFKA_COMMAND_TOPIC?.trim() || 'account-service.commands',
+    kafkaResultTopic: env.KAFKA_RESULT_TOPIC?.trim() || 'account-service.command-results',
+    kafkaDlqTopic: env.KAFKA_DLQ_TOPIC?.trim() || 'account-service.commands.dlq',
+    kafkaConsumerGroup: env.KAFKA_CONSUMER_GROUP?.trim() || 'account-service',
     ...(syslog ? { syslogTarget: { host: syslog[1] ?? syslog[2] ?? '', port: Number(syslog[3]) } } : {}),
     syslogFormat,
     workMailboxUrl,

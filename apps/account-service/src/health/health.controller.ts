@@ -10,6 +10,7 @@ import { Processors } from '../processing/processors.js';
 import { ReadSide } from '../read-side/read-side.js';
 import { KafkaRelayService } from '../audit/kafka-relay.service.js';
 import { SyslogRelayService } from '../audit/syslog-relay.service.js';
+import { KafkaIntakeService } from '../intake/kafka-intake.service.js';
 
 @ApiTags('operations')
 @Public()
@@ -22,6 +23,7 @@ export class HealthController {
     @Inject(ReadSide) private readonly readSide: ReadSide,
     @Inject(KafkaRelayService) private readonly kafka: KafkaRelayService,
     @Inject(SyslogRelayService) private readonly syslog: SyslogRelayService,
+    @Inject(KafkaIntakeService) private readonly intake: KafkaIntakeService,
   ) {}
 
   @Get('healthz')
@@ -39,6 +41,7 @@ export class HealthController {
     // records wait safely in the log, and commands must go on being accepted.
     const kafka = await this.kafka.check();
     const syslog = await this.syslog.check();
+    const kafkaIntake = this.intake.check();
     try {
       const head = await this.store.headPosition();
       if (failed.length > 0) res.status(503);
@@ -50,6 +53,7 @@ export class HealthController {
           readModels,
           kafka,
           syslog,
+          kafkaIntake,
         },
       };
     } catch (error) {
@@ -62,6 +66,7 @@ export class HealthController {
           readModels,
           kafka,
           syslog,
+          kafkaIntake,
         },
       };
     }

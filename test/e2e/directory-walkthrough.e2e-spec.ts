@@ -3,7 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, Harness, startHarness } from '../support/harness.js';
 
-describe.each(['sqlite', 'postgres'])('directory walk-through over HTTP (%s)', (eventStore) => {
+const stores = ['sqlite', 'postgres', ...(process.env.EVENTSTORE_CONNECTION_STRING ? ['eventstoredb'] : [])];
+if (!process.env.EVENTSTORE_CONNECTION_STRING) {
+  console.warn('directory walk-through on KurrentDB SKIPPED: EVENTSTORE_CONNECTION_STRING is not set');
+}
+
+describe.each(stores)('directory walk-through over HTTP (%s)', (eventStore) => {
   let h: Harness;
   const auth = { Authorization: `Bearer ${ADMIN_KEY}` };
   let tenantA: { tenantId: string; adminUserId: string };

@@ -33,6 +33,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const ownsDataDir = env.DATA_DIR === undefined;
   // On PostgreSQL each harness gets a schema of its own, dropped on close (unless one was given).
   const ownsSchema = env.EVENT_STORE === 'postgres' && env.DATABASE_SCHEMA === undefined;
+  if (env.EVENT_STORE === 'eventstoredb') {
+    env = {
+      EVENTSTORE_CONNECTION_STRING: process.env.EVENTSTORE_CONNECTION_STRING ?? '',
+      EVENTSTORE_NAMESPACE: `e2e${randomBytes(6).toString('hex')}`,
+      ...env,
+    };
+  }
   if (env.EVENT_STORE === 'postgres') {
     env = {
       DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { EventStore, InMemoryEventStore, PostgresEventStore, SqliteEventStore } from '#event-store';
+import {
+  EventStore,
+  EventStoreDbEventStore,
+  InMemoryEventStore,
+  PostgresEventStore,
+  SqliteEventStore,
+} from '#event-store';
 import Database from 'better-sqlite3';
 import {
   CheckpointStore,
@@ -83,6 +89,22 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
       checkpoints: await PostgresCheckpointStore.create(store.pool, config.databaseSchema),
       commandOutcomes: await PostgresCommandOutcomeStore.create(store.pool, config.databaseSchema),
       // Read models stay per instance (a local SQLite file, rebuilt from the log when missing).
+      readModels: openSqlite(path.join(config.dataDir, 'read-models.db')),
+    };
+  }
+  if (config.eventStore === 'eventstoredb') {
+    const store = await EventStoreDbEventStore.connect({
+      connectionString: config.eventStoreConnectionString ?? '',
+      namespace: config.eventStoreNamespace,
+    });
+    // Idempotency records, checkpoints and read models of this instance stay in a local SQLite file.
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    const local = openSqlite(path.join(config.dataDir, 'instance.db'));
+    return {
+      store,
+      idempotency: new SqliteIdempotencyStore(local),
+      checkpoints: new SqliteCheckpointStore(local),
+      commandOutcomes: new SqliteCommandOutcomeStore(local),
       readModels: openSqlite(path.join(config.dataDir, 'read-models.db')),
     };
   }

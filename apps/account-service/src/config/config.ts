@@ -1,7 +1,7 @@
 // Service configuration from the environment (names fixed by API.md), read once at start.
 import path from 'node:path';
 
-export type EventStoreKind = 'sqlite' | 'memory' | 'postgres';
+export type EventStoreKind = 'sqlite' | 'memory' | 'postgres' | 'eventstoredb';
 
 export interface AppConfig {
   readonly port: number;
@@ -9,6 +9,10 @@ export interface AppConfig {
   readonly eventStore: EventStoreKind;
   /** PostgreSQL connection string (EVENT_STORE=postgres). */
   readonly databaseUrl?: string;
+  /** KurrentDB connection string (EVENT_STORE=eventstoredb). */
+  readonly eventStoreConnectionString?: string;
+  /** Prefix of this service's streams in KurrentDB (EVENTSTORE_NAMESPACE). */
+  readonly eventStoreNamespace: string;
   /** PostgreSQL schema holding events, checkpoints and idempotency records. */
   readonly databaseSchema: string;
   /** Host:port pairs for domain-verification TXT look-ups; empty: the system resolver. */
@@ -63,9 +67,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new ConfigError(`PORT must be a port number, got ${env.PORT}`);
   const eventStore = (env.EVENT_STORE ?? 'sqlite') as EventStoreKind;
-  if (!['sqlite', 'memory', 'postgres'].includes(eventStore)) {
+  if (!['sqlite', 'memory', 'postgres', 'eventstoredb'].includes(eventStore)) {
     throw new ConfigError(
-      `EVENT_STORE=${eventStore} is not available in this build (sqlite, memory, postgres)`,
+      `EVENT_STORE=${eventStore} is not a store of this service (sqlite, memory, postgres, eventstoredb)`,
+    );
+  }
+  if (eventStore === 'eventstoredb' && !env.EVENTSTORE_CONNECTION_STRING) {
+    throw new ConfigError(
+      'EVENT_STORE=eventstoredb needs EVENTSTORE_CONNECTION_STRING (e.g. kurrentdb://localhost:2113?tls=false)',
     );
   }
   if (eventStore === 'postgres' && !env.DATABASE_URL) {
@@ -101,7 +110,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir,
     eventStore,
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.EVENTSTORE_CONNECTION_STRING
+      ? { eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING }
+      : {}),
     databaseSchema: env.DATABASE_SCHEMA ?? 'event_store',
+    eventStoreNamespace: env.EVENTSTORE_NAMESPACE?.trim() || 'accounts',
     dnsServers,
     apiKeysFile: path.resolve(env.API_KEYS_FILE ?? path.join(dataDir, 'api-keys.json')),
     initialDomainSuffix: (env.INITIAL_DOMAIN_SUFFIX ?? 'onmicrosoft.com').trim().toLowerCase(),

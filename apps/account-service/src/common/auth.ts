@@ -85,14 +85,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** The work account an administrative command acts for (X-Acting-User), required and a UUID. */
-export const ActingUser = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
+/** X-Acting-User: required, a UUID, lower-cased. */
+export function actingUserOf(ctx: ExecutionContext): string {
   const value = ctx.switchToHttp().getRequest<Request>().headers['x-acting-user'];
   if (typeof value !== 'string' || value.length === 0) {
     throw validationProblem([{ field: 'X-Acting-User', rule: 'required' }]);
   }
   if (!isUuid(value)) throw validationProblem([{ field: 'X-Acting-User', rule: 'uuid' }]);
   return value.toLowerCase();
-});
+}
 
 /** For routes whose tenant is found from the body or another id, not from the path. */
 export function assertTenantAllowed(principal: ApiPrincipal, tenantId: string | undefined): void {

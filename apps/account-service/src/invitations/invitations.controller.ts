@@ -6,8 +6,14 @@ import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
 import type { TenantCommand, TenantState } from '#domain';
 import { ApiPrincipal } from '../common/api-keys.js';
-import { ActingUser, assertTenantAllowed, CurrentPrincipal, RequireScope } from '../common/auth.js';
-import { CommandContext, setCommandHeaders, uuidParam } from '../common/http.js';
+import { assertTenantAllowed, CurrentPrincipal, RequireScope } from '../common/auth.js';
+import {
+  CommandContext,
+  setCommandHeaders,
+  uuidParam,
+  AdminCommand,
+  type AdminCommandContext,
+} from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
 import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
@@ -50,8 +56,7 @@ export class InvitationsController {
   async invite(
     @Param('tenantId', uuidParam) tenantId: string,
     @Body() dto: InviteGuestDto,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const invitationId = uuidv7();
@@ -93,8 +98,7 @@ export class InvitationsController {
   async resend(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('invitationId', uuidParam) rawId: string,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const invitationId = rawId.toLowerCase();
@@ -127,8 +131,7 @@ export class InvitationsController {
   async revoke(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('invitationId', uuidParam) rawId: string,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     const outcome = await this.run(

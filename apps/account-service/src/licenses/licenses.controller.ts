@@ -5,8 +5,8 @@ import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
 import type { TenantCommand, TenantState } from '#domain';
-import { ActingUser, RequireScope } from '../common/auth.js';
-import { CommandContext, setCommandHeaders, uuidParam } from '../common/http.js';
+import { RequireScope } from '../common/auth.js';
+import { setCommandHeaders, uuidParam, AdminCommand, type AdminCommandContext } from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
 import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
@@ -37,8 +37,7 @@ export class LicensesController {
   async purchase(
     @Param('tenantId', uuidParam) tenantId: string,
     @Body() dto: PurchaseSubscriptionDto,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const subscriptionId = uuidv7();
@@ -62,8 +61,7 @@ export class LicensesController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('subscriptionId', uuidParam) rawId: string,
     @Body() dto: ChangeSeatsDto,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const subscriptionId = rawId.toLowerCase();
@@ -82,8 +80,7 @@ export class LicensesController {
   async cancel(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('subscriptionId', uuidParam) rawId: string,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     const outcome = await this.run(
@@ -100,8 +97,7 @@ export class LicensesController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) rawUserId: string,
     @Body() dto: AssignLicenseDto,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const userId = rawUserId.toLowerCase();
@@ -122,8 +118,7 @@ export class LicensesController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) rawUserId: string,
     @Param('sku') sku: string,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     if (!SKU_PATTERN.test(sku)) throw validationProblem([{ field: 'sku', rule: 'matches' }]);

@@ -18,8 +18,15 @@ import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
 import { normaliseDomainName, ROLES } from '#domain';
 import type { Role, TenantCommand, TenantState } from '#domain';
-import { ActingUser, NeedsAllTenants, RequireScope } from '../common/auth.js';
-import { CommandContext, IfMatch, MinPosition, setCommandHeaders, uuidParam } from '../common/http.js';
+import { NeedsAllTenants, RequireScope } from '../common/auth.js';
+import {
+  CommandContext,
+  MinPosition,
+  setCommandHeaders,
+  uuidParam,
+  AdminCommand,
+  type AdminCommandContext,
+} from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
 import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
@@ -125,9 +132,7 @@ export class TenantsController {
   async addDomain(
     @Param('tenantId', uuidParam) tenantId: string,
     @Body() dto: AddDomainDto,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const name = domainNameParam(dto.name);
@@ -148,9 +153,7 @@ export class TenantsController {
   async verifyDomain(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('name') rawName: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const name = domainNameParam(rawName);
@@ -182,9 +185,7 @@ export class TenantsController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('name') rawName: string,
     @Body() _dto: PatchDomainDto,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const name = domainNameParam(rawName);
@@ -204,9 +205,7 @@ export class TenantsController {
   async removeDomain(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('name') rawName: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     const name = domainNameParam(rawName);
@@ -224,9 +223,7 @@ export class TenantsController {
   async setMfa(
     @Param('tenantId', uuidParam) tenantId: string,
     @Body() dto: MfaPolicyDto,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const outcome = await this.run(
@@ -244,9 +241,7 @@ export class TenantsController {
   async assignRole(
     @Param('tenantId', uuidParam) tenantId: string,
     @Body() dto: AssignRoleDto,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const userId = dto.userId.toLowerCase();
@@ -268,9 +263,7 @@ export class TenantsController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('role') role: string,
     @Param('userId', uuidParam) userId: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     if (!(ROLES as readonly string[]).includes(role))

@@ -17,8 +17,14 @@ import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { parseUserPrincipalName } from '#domain';
 import type { TenantCommand, TenantState } from '#domain';
-import { ActingUser, RequireScope } from '../common/auth.js';
-import { CommandContext, IfMatch, MinPosition, setCommandHeaders, uuidParam } from '../common/http.js';
+import { RequireScope } from '../common/auth.js';
+import {
+  MinPosition,
+  setCommandHeaders,
+  uuidParam,
+  AdminCommand,
+  type AdminCommandContext,
+} from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
 import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
@@ -75,8 +81,7 @@ export class UsersController {
   async create(
     @Param('tenantId', uuidParam) tenantId: string,
     @Body() dto: CreateMemberDto,
-    @ActingUser() actingUserId: string,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const outcome: TenantOutcome = await this.commands.execute(
@@ -145,9 +150,7 @@ export class UsersController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) rawUserId: string,
     @Body() dto: UpdateUserDto,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const userId = rawUserId.toLowerCase();
@@ -175,9 +178,7 @@ export class UsersController {
   async resetPassword(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) rawUserId: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const userId = rawUserId.toLowerCase();
@@ -219,9 +220,7 @@ export class UsersController {
   block(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) userId: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.lifecycle('BlockUser', tenantId, userId, actingUserId, ifMatch, meta, res);
@@ -233,9 +232,7 @@ export class UsersController {
   unblock(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) userId: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.lifecycle('UnblockUser', tenantId, userId, actingUserId, ifMatch, meta, res);
@@ -247,9 +244,7 @@ export class UsersController {
   restore(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) userId: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     return this.lifecycle('RestoreUser', tenantId, userId, actingUserId, ifMatch, meta, res);
@@ -261,9 +256,7 @@ export class UsersController {
   async remove(
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) rawUserId: string,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
     const userId = rawUserId.toLowerCase();
@@ -283,9 +276,7 @@ export class UsersController {
     @Param('tenantId', uuidParam) tenantId: string,
     @Param('userId', uuidParam) rawUserId: string,
     @Body() dto: RegisterMfaMethodDto,
-    @ActingUser() actingUserId: string,
-    @IfMatch() ifMatch: number | undefined,
-    @CommandContext() meta: CommandMeta,
+    @AdminCommand() { actingUserId, ifMatch, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
     const userId = rawUserId.toLowerCase();

@@ -56,6 +56,17 @@ const userLifecycle = (type: 'BlockUser' | 'UnblockUser' | 'DeleteUser') =>
     }),
   });
 
+const roleChange = (type: 'AssignRole' | 'RemoveRole') =>
+  spec({
+    ids: ['tenantId'],
+    dto: AssignRoleDto,
+    needsActingUser: true,
+    build: ({ ids, dto, actingUserId }) => ({
+      tenantId: ids.tenantId,
+      commands: [{ type, actingUserId, data: { userId: dto.userId.toLowerCase(), role: dto.role } }],
+    }),
+  });
+
 export const INTAKE_COMMANDS: Readonly<Record<string, IntakeSpec<object>>> = {
   SignUpTenant: spec({
     ids: [],
@@ -133,28 +144,8 @@ export const INTAKE_COMMANDS: Readonly<Record<string, IntakeSpec<object>>> = {
   BlockUser: userLifecycle('BlockUser'),
   UnblockUser: userLifecycle('UnblockUser'),
   DeleteUser: userLifecycle('DeleteUser'),
-  AssignRole: spec({
-    ids: ['tenantId'],
-    dto: AssignRoleDto,
-    needsActingUser: true,
-    build: ({ ids, dto, actingUserId }) => ({
-      tenantId: ids.tenantId,
-      commands: [
-        { type: 'AssignRole', actingUserId, data: { userId: dto.userId.toLowerCase(), role: dto.role } },
-      ],
-    }),
-  }),
-  RemoveRole: spec({
-    ids: ['tenantId'],
-    dto: AssignRoleDto,
-    needsActingUser: true,
-    build: ({ ids, dto, actingUserId }) => ({
-      tenantId: ids.tenantId,
-      commands: [
-        { type: 'RemoveRole', actingUserId, data: { userId: dto.userId.toLowerCase(), role: dto.role } },
-      ],
-    }),
-  }),
+  AssignRole: roleChange('AssignRole'),
+  RemoveRole: roleChange('RemoveRole'),
   AddDomain: spec({
     ids: ['tenantId'],
     dto: AddDomainDto,

@@ -15,19 +15,6 @@ export function domainView(state: TenantState, domain: DomainState) {
   };
 }
 
-export function tenantView(state: TenantState) {
-  return {
-    tenantId: state.tenantId,
-    displayName: state.displayName,
-    kind: state.kind,
-    initialDomain: state.initialDomain,
-    primaryDomain: state.primaryDomain,
-    domains: [...state.domains.values()].map((d) => domainView(state, d)),
-    mfaPolicy: { required: state.mfaRequired },
-    subscriptions: [...state.subscriptions.values()].map(subscriptionView),
-  };
-}
-
 export function subscriptionView(subscription: SubscriptionState) {
   return {
     subscriptionId: subscription.subscriptionId,

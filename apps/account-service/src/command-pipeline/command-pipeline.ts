@@ -37,6 +37,12 @@ export interface CommandMeta {
   readonly correlationId: string;
   /** Id of the command (the request); the events' causationId. */
   readonly commandId: string;
+  /**
+   * The commandId is unique to one command, which may be delivered again (Kafka after a crash
+   * between the append and the stored outcome): when the target stream already holds events it
+   * caused, it ran; its outcome is read back from them and nothing is decided again.
+   */
+  readonly once?: boolean;
 }
 
 /** If-Match, parsed: the revision the client saw, and how to read the current one off the state. */
@@ -163,6 +169,10 @@ export class CommandPipeline {
   ): Promise<CommandOutcome<S, E>> {
     const { decider, streamId } = command;
     const { state: initial, stream } = await this.load(decider, streamId);
+    if (meta.once) {
+      const ran = this.outcomeOfEarlierRun(decider, stream, meta.commandId);
+      if (ran) return ran;
+    }
     if (command.precondition) {
       const actual = command.precondition.revisionOf(initial, stream.version);
       if (actual !== undefined && actual !== command.precondition.expected) {
@@ -187,6 +197,31 @@ export class CommandPipeline {
       if (error instanceof DomainRejectionError) error.targetExists = stream.version >= 0;
       throw error;
     }
+  }
+
+  /**
+   * The outcome a command had, from the events it caused in the stream; undefined if it caused none.
+   * Its position is that of its last event in this stream: claim events appended with it come
+   * after, but no read model waits on those.
+   */
+  private outcomeOfEarlierRun<S, E>(
+    decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
+    stream: ReadStreamResult,
+    commandId: string,
+  ): CommandOutcome<S, E> | undefined {
+    const last = stream.events.findLastIndex((e) => e.causationId === commandId);
+    const lastEvent = stream.events[last];
+    if (lastEvent === undefined) return undefined;
+    const upTo = stream.events.slice(0, last + 1);
+    return {
+      state: fold(
+        decider,
+        upTo.map((e) => upcast(e) as E),
+      ),
+      events: upTo.filter((e) => e.causationId === commandId).map((e) => upcast(e) as E),
+      position: lastEvent.globalPosition,
+      streamVersion: lastEvent.streamVersion,
+    };
   }
 
   private async decideAndAppend<C, S, E extends DomainEvent>(

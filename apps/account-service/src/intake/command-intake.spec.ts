@@ -288,6 +288,36 @@ describe('CommandIntake', () => {
     expect(recorder.log).toEqual(['store', 'result']);
     expect(resultsFor(c.commandId)).toHaveLength(1);
   });
+
+  it('a crash after the append but before the outcome was stored: the redelivery answers from the log', async () => {
+    const { tenantId, adminUserId } = await signUp('tailspin');
+    const c = command(
+      'CreateMember',
+      { tenantId, userPrincipalName: 'ray@tailspin.onmicrosoft.com', displayName: 'Ray' },
+      adminUserId,
+    );
+    storeFailures.count = 1;
+    await expect(intake.handle(message(c))).rejects.toThrow('store unavailable');
+    const head = await store.headPosition();
+    // Deciding again would refuse the UPN as taken (by the first run): the events are found instead.
+    await intake.handle(message(c));
+    const [result] = resultsFor(c.commandId);
+    expect(await store.headPosition()).toBe(head);
+    const created = (await store.readStream(`tenant-${tenantId}`)).events.filter(
+      (e) => e.type === 'MemberCreated' && e.causationId === c.commandId,
+    );
+    expect(created).toHaveLength(1);
+    // The position of its last event in the tenant's stream (the UPN claim written with it follows;
+    // no read model waits on claims).
+    expect(result).toMatchObject({
+      commandId: c.commandId,
+      status: 'accepted',
+      position: String(created[0]?.globalPosition),
+    });
+    expect(result?.result).toMatchObject({ userPrincipalName: 'ray@tailspin.onmicrosoft.com' });
+    expect((result?.result as { userId?: string }).userId).toBe(created[0]?.data.userId);
+    expect(deadLetters.messages).toHaveLength(0);
+  });
 });
 
 describe('parseEnvelope', () => {

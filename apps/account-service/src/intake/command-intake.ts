@@ -6,7 +6,10 @@
 // Order per message: (dead letter) → store the outcome by commandId → publish the result → the
 // consumer commits the offset. A crash anywhere re-delivers the message; a commandId with a stored
 // outcome is answered again with the stored result and nothing else happens (idempotent by
-// commandId, duplicates included). Dead letters are at least once (header `command-id`).
+// commandId, duplicates included). A crash between the append and the stored outcome finds the
+// command's events (causationId = commandId) in its stream and answers from them: accepted once,
+// never decided twice (a secret the first run made, an invitation's redeem code, can't be shown
+// again then). Dead letters are at least once (header `command-id`).
 import type { TenantCommand } from '#domain';
 import type { IncomingMessage, OutgoingMessage, RecordPublisher } from '#messaging';
 import { isUuid } from '../common/auth.js';
@@ -193,6 +196,9 @@ export class CommandIntake {
         appId: envelope.appId,
         correlationId: commandId,
         commandId,
+        // A crash after the append but before the outcome was stored re-delivers the message:
+        // its events are then found in the stream, and the command is not decided again.
+        once: true,
       });
       return {
         commandId,

@@ -221,7 +221,7 @@ async function rebuildAll(dataDir: string): Promise<void> {
       const peakRssMb = rssMb();
       const digestStarted = performance.now();
       try {
-        const digest = readSide.runner.digest(name);
+        const digest = await readSide.runner.digest(name);
         const digestSeconds = (performance.now() - digestStarted) / 1000;
         results.push({ ...result, digest, peakRssMb, digestSeconds, digestPeakRssMb: rssMb() });
       } catch (error) {

@@ -376,7 +376,7 @@ describe('audit feed over HTTP', () => {
     const member = (await allRecords(AUDITOR_KEY, `&tenantId=${a}`)).find(
       (r) => r.activityType === 'MemberCreated' && r.targetResources[0]?.id === s.memberA.userId,
     )!;
-    const file = path.join(h.config.dataDir, 'events.db');
+    const file = path.join(h.config.dataDir, 'read-models.db');
     const db = new Database(file, { timeout: 5000 });
     try {
       const generation = db

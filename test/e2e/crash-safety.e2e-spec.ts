@@ -3,9 +3,7 @@
 // takes more. Then (a) the log is gap-free 1..head with no duplicate event, every stream complete;
 // (b) every command answered 2xx before (or after) the kill is in the log at the position it was
 // given; (c) every read model, caught up, has the digest of a fresh rebuild from the log.
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,8 +13,14 @@ import { loadConfig } from '../../apps/account-service/src/config/config.js';
 import { digestProjections } from '../../apps/cli/src/commands/digest.js';
 import { openReadSide } from '../../apps/cli/src/commands/read-side.js';
 import { rebuildProjections } from '../../apps/cli/src/commands/rebuild.js';
+import {
+  assertBuilt,
+  freePort,
+  killService as kill,
+  type ServiceProcess,
+  startService,
+} from '../support/service-process.js';
 
-const MAIN = path.resolve('dist/apps/account-service/src/main.js');
 const KEY = 'crash-safety-key';
 const ITERATIONS = 10;
 const CLIENTS = 4;
@@ -24,15 +28,6 @@ const CLIENTS = 4;
 // Loose view of a JSON response body.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,38 +39,10 @@ async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void
   }
 }
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-}
+type Running = ServiceProcess;
 
-async function start(dataDir: string, port: number): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, DATA_DIR: dataDir, EVENT_STORE: 'sqlite', PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return { child, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`service did not become ready:\n${output}`);
-    await sleep(50);
-  }
-}
-
-async function kill(running: Running): Promise<void> {
-  if (running.child.exitCode !== null || running.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGKILL');
-  await exited;
-}
+const start = (dataDir: string, port: number): Promise<Running> =>
+  startService({ DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }, port);
 
 /** A command the service answered 2xx: it must be in the log at `position`. */
 interface Acknowledged {
@@ -370,8 +337,7 @@ describe('crash safety', () => {
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it(`loses nothing, duplicates nothing and rebuilds to the same read models, ${ITERATIONS} times in a row`, async () => {
-    if (!fs.existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+    assertBuilt();
     for (let i = 1; i <= ITERATIONS; i++) {
       const started = Date.now();
       const result = await iteration(i, root);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReadModelRunner, UsersProjection } from '#projections';
+import { ReadModelRunner, SqliteReadModelDatabase, UsersProjection } from '#projections';
 import { ReadSide } from '../../apps/account-service/src/read-side/read-side.js';
 import { ADMIN_KEY, Harness, READER_KEY, startHarness } from '../support/harness.js';
 
@@ -159,13 +159,13 @@ describe('read side over HTTP', () => {
 
     // The same rows as a build from scratch on another database.
     const head = await h.store.headPosition();
-    const fresh = new ReadModelRunner(h.store, new Database(':memory:'));
-    fresh.register(new UsersProjection());
+    const fresh = new ReadModelRunner(h.store, new SqliteReadModelDatabase(new Database(':memory:')));
+    await fresh.register(new UsersProjection());
     fresh.start();
     try {
       await fresh.waitFor('users', head, 5000);
       await runner.waitFor('users', head, 5000);
-      expect(runner.digest('users')).toBe(fresh.digest('users'));
+      expect(await runner.digest('users')).toBe(await fresh.digest('users'));
     } finally {
       await fresh.stop();
     }
@@ -217,7 +217,7 @@ describe('a projection that fails', () => {
     expect((await h.http().get('/readyz')).status).toBe(200);
 
     // Behind the service's back: another connection drops the realm's live users table.
-    const other = new Database(path.join(h.config.dataDir, 'events.db'), { timeout: 5000 });
+    const other = new Database(path.join(h.config.dataDir, 'read-models.db'), { timeout: 5000 });
     try {
       const { generation } = other
         .prepare(`SELECT generation FROM read_model_state WHERE name = 'realm'`)

@@ -1,84 +1,42 @@
 // The built service as a real process: first start creates an API key, and everything written
 // survives SIGKILL and a restart on the same data directory.
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDnsServer } from '../support/dns-server.js';
-
-const MAIN = path.resolve('dist/apps/account-service/src/main.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import {
+  assertBuilt,
+  freePort,
+  killService,
+  type ServiceProcess,
+  startService,
+} from '../support/service-process.js';
 
 // Loose view of a JSON response body for assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly base: string;
-}
-
-async function start(env: Record<string, string>, port: number): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`service did not become ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => output, base };
-}
-
-async function kill(running: Running): Promise<void> {
-  const exited = new Promise((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGKILL');
-  await exited;
-}
 
 describe('service process', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'als-restart-'));
   const dns = new TestDnsServer();
   let env: Record<string, string>;
   let port: number;
-  let service: Running | undefined;
+  let service: ServiceProcess | undefined;
 
   beforeAll(async () => {
-    if (!fs.existsSync(MAIN))
-      throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+    assertBuilt();
     env = { DATA_DIR: dataDir, DNS_SERVERS: await dns.start(), EVENT_STORE: 'sqlite' };
     port = await freePort();
   });
   afterAll(async () => {
-    if (service && service.child.exitCode === null) await kill(service);
+    if (service && service.child.exitCode === null) await killService(service);
     await dns.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('creates an API key on first start, keeps every write across SIGKILL', async () => {
-    service = await start(env, port);
+    service = await startService(env, port);
     const key = /API key: (als_[A-Za-z0-9_-]+)/.exec(service.output())?.[1];
     expect(key, service.output()).toBeDefined();
     const stored = fs.readFileSync(path.join(dataDir, 'api-keys.json'), 'utf8');
@@ -122,8 +80,8 @@ describe('service process', () => {
     );
     expect(alice.status).toBe(201);
 
-    await kill(service);
-    service = await start(env, port);
+    await killService(service);
+    service = await startService(env, port);
     expect(service.output()).not.toContain('API key:');
 
     const after = await call('GET', `/v1/tenants/${tenantId}`);
@@ -148,10 +106,10 @@ describe('service process', () => {
 
 describe('durable license release', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'als-release-'));
-  let service: Running | undefined;
+  let service: ServiceProcess | undefined;
 
   afterAll(async () => {
-    if (service && service.child.exitCode === null) await kill(service);
+    if (service && service.child.exitCode === null) await killService(service);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -159,7 +117,7 @@ describe('durable license release', () => {
     const port = await freePort();
     const env = { DATA_DIR: dataDir, EVENT_STORE: 'sqlite' };
     // First run: the reaction is switched off, as if the process died right after the deletion.
-    service = await start({ ...env, PROCESSORS_DISABLED: 'license-release' }, port);
+    service = await startService({ ...env, PROCESSORS_DISABLED: 'license-release' }, port);
     const key = /API key: (als_[A-Za-z0-9_-]+)/.exec(service.output())?.[1];
     const call = async (method: string, url: string, body?: unknown, actingUser?: string) => {
       const res = await fetch(`${service!.base}${url}`, {
@@ -203,8 +161,8 @@ describe('durable license release', () => {
     ).toBe(204);
     expect((await call('GET', `/v1/tenants/${tenantId}`)).body.subscriptions[0].assignedSeats).toBe(1);
 
-    await kill(service);
-    service = await start(env, port);
+    await killService(service);
+    service = await startService(env, port);
     const deadline = Date.now() + 10_000;
     let assigned = 1;
     while (assigned !== 0 && Date.now() < deadline) {

@@ -153,52 +153,50 @@ describe("a tenant's year, replayed", () => {
     });
     try {
       const { runner } = side;
-      const one = (sql: string, ...params: unknown[]) =>
-        runner.db
-          .prepare(sql)
-          .pluck()
-          .get(...params);
-      const tenants = runner.prefix('tenants');
-      expect(one(`SELECT COUNT(*) FROM ${tenants}tenants`)).toBe(2);
+      const first = async (sql: string, params: Array<string | number> = []) =>
+        Object.values((await runner.db.get<Record<string, unknown>>(sql, params)) ?? {})[0];
+      const one = (sql: string, ...params: Array<string | number>) => first(sql, params);
+      const tenants = await runner.prefix('tenants');
+      expect(await one(`SELECT COUNT(*) FROM ${tenants}tenants`)).toBe(2);
       expect(
-        one(`SELECT COUNT(*) FROM ${tenants}domains WHERE tenant_id = ? AND is_verified = 1`, contoso),
+        await one(`SELECT COUNT(*) FROM ${tenants}domains WHERE tenant_id = ? AND is_verified = 1`, contoso),
       ).toBe(3);
       expect(
-        runner.db
-          .prepare(
-            `SELECT s.sku, s.seats, s.status, (SELECT COUNT(*) FROM ${tenants}license_seats l
+        await runner.db.all(
+          `SELECT s.sku, s.seats, s.status, (SELECT COUNT(*) FROM ${tenants}license_seats l
                WHERE l.tenant_id = s.tenant_id AND l.subscription_id = s.subscription_id) AS used
              FROM ${tenants}subscriptions s WHERE s.tenant_id = ? ORDER BY s.sku`,
-          )
-          .all(contoso),
+          [contoso],
+        ),
       ).toEqual([
         { sku: 'ENTERPRISE_E3', seats: 12, status: 'active', used: 10 },
         { sku: 'ENTERPRISE_E5', seats: 2, status: 'cancelled', used: 0 },
       ]);
-      const users = runner.prefix('users');
-      const members = runner.db
-        .prepare(
-          `SELECT SUM(blocked = 0 AND deleted = 0) AS active, SUM(blocked = 1 AND deleted = 0) AS blocked,
+      const users = await runner.prefix('users');
+      const members = await runner.db.get(
+        `SELECT SUM(blocked = 0 AND deleted = 0) AS active, SUM(blocked = 1 AND deleted = 0) AS blocked,
              SUM(deleted = 1) AS deleted FROM ${users}users WHERE tenant_id = ? AND user_type = 'Member'`,
-        )
-        .get(contoso);
+        [contoso],
+      );
       expect(members).toEqual({ active: 41, blocked: 2, deleted: 3 });
       expect(
-        one(
+        await one(
           `SELECT guest_state FROM ${users}users WHERE tenant_id = ? AND user_id = ?`,
           contoso,
           guestInvited('lee@fabrikam.onmicrosoft.com'),
         ),
       ).toBe('Accepted');
-      const realm = runner.prefix('realm');
+      const realm = await runner.prefix('realm');
       expect(
-        runner.db
-          .prepare(`SELECT name FROM ${realm}verified_domains WHERE tenant_id = ? ORDER BY name`)
-          .pluck()
-          .all(contoso),
+        (
+          await runner.db.all<{ name: string }>(
+            `SELECT name FROM ${realm}verified_domains WHERE tenant_id = ? ORDER BY name`,
+            [contoso],
+          )
+        ).map((r) => r.name),
       ).toEqual(['contoso.co.uk', 'contoso.com', 'contoso.onmicrosoft.com']);
       expect(
-        one(
+        await one(
           `SELECT closed FROM ${realm}personal_accounts WHERE account_id = ?`,
           personalAccount('jo@example.net'),
         ),

@@ -4,7 +4,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
-import type { CheckpointStore, ProcessorRunner, ReadModelRunner } from '#projections';
+import type { CheckpointStore, Coordination, ProcessorRunner, ReadModelRunner } from '#projections';
 import { READ_MODEL_RUNNER, ReadSide } from './read-side/read-side.js';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { ApiKeyGuard } from './common/auth.js';
@@ -14,7 +14,7 @@ import { APP_CONFIG, AppConfig } from './config/config.js';
 import { ClaimStreams } from './command-pipeline/claim-streams.js';
 import { ExecuteTenantCommandHandler } from './command-pipeline/execute-tenant-command.js';
 import { CommandPipeline } from './command-pipeline/command-pipeline.js';
-import { CLOCK, Clock, EVENT_STORE } from './command-pipeline/tokens.js';
+import { CLOCK, Clock, COORDINATION, EVENT_STORE } from './command-pipeline/tokens.js';
 import { HealthController } from './health/health.controller.js';
 import { Metrics } from './health/metrics.js';
 import { IDEMPOTENCY_STORE, IdempotencyStore } from './idempotency/idempotency-store.js';
@@ -47,6 +47,7 @@ export interface AppDependencies {
   readonly readModels: ReadModelRunner;
   readonly checkpoints: CheckpointStore;
   readonly commandOutcomes: CommandOutcomeStore;
+  readonly coordination: Coordination;
 }
 
 @Module({})
@@ -77,6 +78,7 @@ export class AppModule {
         { provide: Metrics, useValue: deps.metrics },
         { provide: PROCESSOR_RUNNER, useValue: deps.processors },
         { provide: READ_MODEL_RUNNER, useValue: deps.readModels },
+        { provide: COORDINATION, useValue: deps.coordination },
         ReadSide,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_PIPE, useClass: StrictValidationPipe },

@@ -15,11 +15,17 @@ import {
 import Database from 'better-sqlite3';
 import {
   CheckpointStore,
+  type Coordination,
   MemoryCheckpointStore,
   PostgresCheckpointStore,
+  PostgresCoordination,
+  PostgresReadModelDatabase,
   ProcessorRunner,
+  type ReadModelDatabase,
   ReadModelRunner,
+  SoleInstance,
   SqliteCheckpointStore,
+  SqliteReadModelDatabase,
 } from '#projections';
 import { readModelProjections } from './read-side/registry.js';
 import { AppModule } from './app.module.js';
@@ -64,8 +70,10 @@ interface Storage {
   readonly checkpoints: CheckpointStore;
   /** Outcomes of the Kafka command intake, by commandId. */
   readonly commandOutcomes: CommandOutcomeStore;
-  /** Read models: a connection of their own (their batches are transactions). */
-  readonly readModels: Database.Database;
+  /** Read models: a database (or connection) of their own (their batches are transactions). */
+  readonly readModels: ReadModelDatabase;
+  /** Who runs which projection, processor and relay when several instances share the store. */
+  readonly coordination: Coordination;
 }
 
 function openSqlite(file: string): Database.Database {
@@ -73,6 +81,45 @@ function openSqlite(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   return db;
+}
+
+/**
+ * Where the read models live: PostgreSQL's schema beside the events, shared by every instance; else
+ * a SQLite file of their own in DATA_DIR (in memory for the memory store). Their own file, not the
+ * events' one: a batch transaction spans awaits, and must never hold the lock appends need.
+ */
+export async function openReadModelDatabase(config: AppConfig): Promise<ReadModelDatabase> {
+  if (config.eventStore === 'postgres') {
+    return PostgresReadModelDatabase.connect({
+      connectionString: config.databaseUrl ?? '',
+      schema: config.databaseSchema,
+    });
+  }
+  if (config.eventStore === 'memory') return new SqliteReadModelDatabase(new Database(':memory:'));
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  return new SqliteReadModelDatabase(openSqlite(path.join(config.dataDir, 'read-models.db')));
+}
+
+/** Leases among instances: on PostgreSQL several may share the store; elsewhere this one is alone. */
+export function openCoordination(config: AppConfig): Coordination {
+  if (config.eventStore !== 'postgres') return new SoleInstance();
+  return new PostgresCoordination(config.databaseUrl ?? '', config.databaseSchema, (level, message) =>
+    level === 'warn' ? Logger.warn(message, 'Coordination') : Logger.log(message, 'Coordination'),
+  );
+}
+
+/** Read models that older versions kept in the events' file: rebuilt in their own file now. */
+function dropLegacyReadModels(db: Database.Database): void {
+  const tables = db
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND (substr(name, 1, 3) = 'rm_' OR name = 'read_model_state')",
+    )
+    .pluck()
+    .all() as string[];
+  if (tables.length === 0) return;
+  db.transaction(() => {
+    for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table}"`);
+  })();
 }
 
 /** The event store and, in the same database, idempotency records and checkpoints. */
@@ -88,8 +135,8 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
       idempotency: await PostgresIdempotencyStore.create(store.pool, config.databaseSchema),
       checkpoints: await PostgresCheckpointStore.create(store.pool, config.databaseSchema),
       commandOutcomes: await PostgresCommandOutcomeStore.create(store.pool, config.databaseSchema),
-      // Read models stay per instance (a local SQLite file, rebuilt from the log when missing).
-      readModels: openSqlite(path.join(config.dataDir, 'read-models.db')),
+      readModels: await openReadModelDatabase(config),
+      coordination: openCoordination(config),
     };
   }
   if (config.eventStore === 'eventstoredb') {
@@ -105,7 +152,8 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
       idempotency: new SqliteIdempotencyStore(local),
       checkpoints: new SqliteCheckpointStore(local),
       commandOutcomes: new SqliteCommandOutcomeStore(local),
-      readModels: openSqlite(path.join(config.dataDir, 'read-models.db')),
+      readModels: await openReadModelDatabase(config),
+      coordination: openCoordination(config),
     };
   }
   if (config.eventStore === 'memory') {
@@ -114,34 +162,38 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
       idempotency: new MemoryIdempotencyStore(),
       checkpoints: new MemoryCheckpointStore(),
       commandOutcomes: new MemoryCommandOutcomeStore(),
-      readModels: new Database(':memory:'),
+      readModels: await openReadModelDatabase(config),
+      coordination: openCoordination(config),
     };
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, 'events.db');
   const store = new SqliteEventStore(file);
-  const readModels = openSqlite(file);
+  dropLegacyReadModels(store.db);
   return {
     store,
     idempotency: new SqliteIdempotencyStore(store.db),
     checkpoints: new SqliteCheckpointStore(store.db),
     commandOutcomes: new SqliteCommandOutcomeStore(store.db),
-    readModels,
+    readModels: await openReadModelDatabase(config),
+    coordination: openCoordination(config),
   };
 }
 
 export async function createApp(options: CreateAppOptions): Promise<Service> {
   const { config } = options;
   const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
-  const { store, idempotency, checkpoints, commandOutcomes, readModels } = await openStorage(config);
+  const { store, idempotency, checkpoints, commandOutcomes, readModels, coordination } =
+    await openStorage(config);
   const readModelRunner = new ReadModelRunner(store, readModels, {
+    coordination,
     onFailure: (name, error) =>
       Logger.error(
         `read model ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,
         'ReadSide',
       ),
   });
-  for (const projection of readModelProjections()) readModelRunner.register(projection);
+  for (const projection of readModelProjections()) await readModelRunner.register(projection);
   await idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
   const claimStreams = await ClaimStreams.load(store);
   const metrics = new Metrics(store);
@@ -158,11 +210,16 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
       readModels: readModelRunner,
       checkpoints,
       commandOutcomes,
-      processors: new ProcessorRunner(store, checkpoints, (name, error) =>
-        Logger.error(
-          `processor ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,
-          'Processors',
-        ),
+      coordination,
+      processors: new ProcessorRunner(
+        store,
+        checkpoints,
+        (name, error) =>
+          Logger.error(
+            `processor ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,
+            'Processors',
+          ),
+        coordination,
       ),
     }),
     { bodyParser: false, logger: options.logger ?? ['log', 'warn', 'error'] },
@@ -186,8 +243,9 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
   const close = app.close.bind(app);
   app.close = async () => {
     await close();
+    await coordination.close();
     await store.close();
-    readModels.close();
+    await readModels.close();
   };
   return { app, store, readModels: readModelRunner };
 }

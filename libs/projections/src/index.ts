@@ -4,3 +4,5 @@ export * from './runner.js';
 export * from './read-models.js';
 export * from './directory/index.js';
 export * from './audit/index.js';
+export * from './sql.js';
+export * from './coordination.js';

@@ -1,20 +1,24 @@
-// The read-model runner on the in-memory event store and an in-memory SQLite database, with a tiny
-// projection that records every event it sees (and counts its applies).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+// The read-model runner on the in-memory event store and each read-model database (SQLite,
+// PostgreSQL), with a tiny projection that records every event it sees (and counts its applies).
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore, type RecordedEvent } from '#event-store';
 import { newEvent } from '../../event-store/src/testing/events.js';
+import { PostgresCoordination } from './coordination.js';
 import { ProjectionLaggingError, ReadModelRunner, type ReadModelProjection } from './read-models.js';
+import type { ReadModelDatabase, SqlDdl, SqlSession } from './sql.js';
+import {
+  type OpenedReadModelDatabase,
+  postgresReadModels,
+  READ_MODEL_DATABASE_URL,
+  readModelDatabases,
+  tableNames,
+} from './testing/databases.js';
 
 class LogProjection implements ReadModelProjection {
   readonly name = 'log';
   readonly tables = ['entries', 'streams'] as const;
   applies = 0;
-  committed: number[] = [];
-  activations: string[] = [];
+  changes: number[] = [];
 
   constructor(
     readonly version = 1,
@@ -22,31 +26,28 @@ class LogProjection implements ReadModelProjection {
     private readonly failOn?: string,
   ) {}
 
-  setup(db: Database.Database, prefix: string): void {
-    db.exec(`CREATE TABLE ${prefix}entries (position INTEGER PRIMARY KEY, type TEXT NOT NULL) STRICT;
-      CREATE TABLE ${prefix}streams (stream_id TEXT PRIMARY KEY, events INTEGER NOT NULL) STRICT;`);
+  async setup(tx: SqlSession, prefix: string, { int, text, tableOptions }: SqlDdl): Promise<void> {
+    await tx.exec(`CREATE TABLE ${prefix}entries (position ${int} PRIMARY KEY, type ${text} NOT NULL)${tableOptions};
+      CREATE TABLE ${prefix}streams (stream_id ${text} PRIMARY KEY, events ${int} NOT NULL)${tableOptions};`);
   }
 
-  apply(event: RecordedEvent, db: Database.Database, prefix: string): void {
+  async apply(event: RecordedEvent, tx: SqlSession, prefix: string): Promise<void> {
     this.applies += 1;
     // Written before the throw, so a rollback has something to undo.
-    db.prepare(`INSERT INTO ${prefix}entries (position, type) VALUES (?, ?)`).run(
+    await tx.run(`INSERT INTO ${prefix}entries (position, type) VALUES (?, ?)`, [
       event.globalPosition,
       event.type,
-    );
-    db.prepare(
+    ]);
+    await tx.run(
       `INSERT INTO ${prefix}streams (stream_id, events) VALUES (?, 1)
-       ON CONFLICT (stream_id) DO UPDATE SET events = events + 1`,
-    ).run(event.streamId);
+       ON CONFLICT (stream_id) DO UPDATE SET events = ${prefix}streams.events + 1`,
+      [event.streamId],
+    );
     if (event.type === this.failOn) throw new Error(`cannot fold ${event.type}`);
   }
 
-  afterCommit(events: readonly RecordedEvent[]): void {
-    this.committed.push(...events.map((e) => e.globalPosition));
-  }
-
-  activated(_db: Database.Database, prefix: string): void {
-    this.activations.push(prefix);
+  changed(position: number): void {
+    this.changes.push(position);
   }
 }
 
@@ -56,12 +57,20 @@ const append = async (store: InMemoryEventStore, count: number, type = 'Happened
   return store.headPosition();
 };
 
-const rows = (db: Database.Database, prefix: string): number =>
-  db.prepare(`SELECT count(*) FROM ${prefix}entries`).pluck().get() as number;
+const rows = async (db: ReadModelDatabase, prefix: string): Promise<number> =>
+  (await db.get<{ c: number }>(`SELECT count(*) AS c FROM ${prefix}entries`))?.c ?? -1;
 
-const checkpoint = (db: Database.Database, name = 'log') =>
-  db.prepare('SELECT generation, position, version FROM read_model_state WHERE name = ?').get(name) as
-    { generation: number; position: number; version: number } | undefined;
+const eventsCounted = async (db: ReadModelDatabase, prefix: string): Promise<number> =>
+  (await db.get<{ s: number }>(`SELECT sum(events) AS s FROM ${prefix}streams`))?.s ?? -1;
+
+const checkpoint = (db: ReadModelDatabase, name = 'log') =>
+  db.get<{ generation: number; position: number; version: number }>(
+    'SELECT generation, position, version FROM read_model_state WHERE name = ?',
+    [name],
+  );
+
+const tablesOf = async (db: ReadModelDatabase, prefix: string) =>
+  (await tableNames(db)).filter((t) => t.startsWith(prefix));
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,55 +80,70 @@ async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> 
   }
 }
 
-describe('ReadModelRunner', () => {
+describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
   const runners: ReadModelRunner[] = [];
-  const make = (store: InMemoryEventStore, db: Database.Database, batchSize?: number) => {
-    const runner = new ReadModelRunner(store, db, batchSize === undefined ? {} : { batchSize });
+  const opened: OpenedReadModelDatabase[] = [];
+  let db: ReadModelDatabase;
+  const open = async (): Promise<OpenedReadModelDatabase> => {
+    const database = await factory.open();
+    opened.push(database);
+    db = database.db;
+    return database;
+  };
+  const make = (store: InMemoryEventStore, on: ReadModelDatabase, batchSize?: number) => {
+    const runner = new ReadModelRunner(store, on, batchSize === undefined ? {} : { batchSize });
     runners.push(runner);
     return runner;
   };
   afterEach(async () => {
     for (const runner of runners.splice(0)) await runner.stop();
+    for (const database of opened.splice(0)) await database.dispose();
   });
 
   it('catches up with what is stored, then follows the log live', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 5);
     const projection = new LogProjection();
     const runner = make(store, db, 2);
-    runner.register(projection);
+    await runner.register(projection);
     runner.start();
     await runner.waitFor('log', 5, 2000);
-    expect(rows(db, runner.prefix('log'))).toBe(5);
+    expect(await rows(db, await runner.prefix('log'))).toBe(5);
     await until(() => runner.status()[0]?.state === 'live');
 
     const head = await append(store, 3);
     await runner.waitFor('log', head, 2000);
-    expect(rows(db, runner.prefix('log'))).toBe(8);
+    expect(await rows(db, await runner.prefix('log'))).toBe(8);
     expect(projection.applies).toBe(8);
-    expect(projection.committed).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(checkpoint(db)).toMatchObject({ generation: 1, position: 8 });
-    expect(runner.status()[0]).toMatchObject({ name: 'log', state: 'live', position: 8, generation: 1 });
+    expect(projection.changes.at(-1)).toBe(8);
+    expect(await checkpoint(db)).toMatchObject({ generation: 1, position: 8 });
+    expect(runner.status()[0]).toMatchObject({
+      name: 'log',
+      state: 'live',
+      position: 8,
+      generation: 1,
+      runsHere: true,
+    });
   });
 
-  it('activates the live generation at register, with the prefix the runner reports', () => {
-    const runner = make(new InMemoryEventStore(), new Database(':memory:'));
-    const projection = new LogProjection();
-    runner.register(projection);
-    expect(projection.activations).toEqual([runner.prefix('log')]);
-    expect(() => runner.register(new LogProjection())).toThrow(/registered twice/);
+  it('refuses to register one projection twice', async () => {
+    await open();
+    const runner = make(new InMemoryEventStore(), db);
+    await runner.register(new LogProjection());
+    expect(await runner.prefix('log')).toBe('rm_log_g1_');
+    await expect(runner.register(new LogProjection())).rejects.toThrow(/registered twice/);
   });
 
   it('commits a batch and its checkpoint together: a throwing handler moves neither, and stops the projection', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 2);
     await append(store, 1, 'Poison');
     await append(store, 2);
     const runner = make(store, db, 10);
     const projection = new LogProjection(1, 'Poison');
-    runner.register(projection);
+    await runner.register(projection);
     const waiting = runner.waitFor('log', 1, 2000);
     runner.start();
 
@@ -129,9 +153,9 @@ describe('ReadModelRunner', () => {
     expect(status?.error).toMatch(/event 3 \(Poison in s-1\).*cannot fold Poison/);
     // The two events before the poison were applied in the same transaction: rolled back with it.
     expect(projection.applies).toBe(3);
-    expect(rows(db, runner.prefix('log'))).toBe(0);
-    expect(checkpoint(db)).toMatchObject({ position: 0 });
-    expect(projection.committed).toEqual([]);
+    expect(await rows(db, await runner.prefix('log'))).toBe(0);
+    expect(await checkpoint(db)).toMatchObject({ position: 0 });
+    expect(projection.changes).toEqual([]);
     await expect(runner.waitFor('log', 1, 2000)).rejects.toThrow(/has stopped.*cannot fold Poison/);
 
     // Stopped means stopped: new events are not skipped past the poison.
@@ -142,25 +166,26 @@ describe('ReadModelRunner', () => {
   });
 
   it('a projection that fails in a later batch keeps what earlier batches committed', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 4);
     await append(store, 1, 'Poison');
     const runner = make(store, db, 2);
-    runner.register(new LogProjection(1, 'Poison'));
+    await runner.register(new LogProjection(1, 'Poison'));
     runner.start();
     await until(() => runner.status()[0]?.state === 'failed');
     expect(runner.status()[0]?.position).toBe(4);
-    expect(rows(db, runner.prefix('log'))).toBe(4);
-    expect(checkpoint(db)?.position).toBe(4);
+    expect(await rows(db, await runner.prefix('log'))).toBe(4);
+    expect((await checkpoint(db))?.position).toBe(4);
     // What it has reached can still be read; beyond it, no waiting for what will never come.
     await expect(runner.waitFor('log', 4, 10)).resolves.toBeUndefined();
     await expect(runner.waitFor('log', 5, 2000)).rejects.toBeInstanceOf(ProjectionLaggingError);
   });
 
   it('answers ProjectionLaggingError after the bound when the position is not reached', async () => {
-    const runner = make(new InMemoryEventStore(), new Database(':memory:'));
-    runner.register(new LogProjection());
+    await open();
+    const runner = make(new InMemoryEventStore(), db);
+    await runner.register(new LogProjection());
     runner.start();
     const started = Date.now();
     await expect(runner.waitFor('log', 1, 50)).rejects.toThrow(/at 0, not yet at 1/);
@@ -168,11 +193,11 @@ describe('ReadModelRunner', () => {
   });
 
   it('resumes after its checkpoint when the runner is created again on the same database', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 3);
     const first = make(store, db);
-    first.register(new LogProjection());
+    await first.register(new LogProjection());
     first.start();
     await first.waitFor('log', 3, 2000);
     await first.stop();
@@ -180,31 +205,30 @@ describe('ReadModelRunner', () => {
     await append(store, 2);
     const second = make(store, db);
     const projection = new LogProjection();
-    second.register(projection);
+    await second.register(projection);
     expect(second.status()[0]).toMatchObject({ position: 3, generation: 1 });
     second.start();
     await second.waitFor('log', 5, 2000);
     expect(projection.applies).toBe(2);
-    expect(rows(db, second.prefix('log'))).toBe(5);
+    expect(await rows(db, await second.prefix('log'))).toBe(5);
   });
 
   it('rebuilds beside the live generation while appends continue, then switches', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     for (let i = 0; i < 10; i++) await append(store, 3, 'Happened', `s-${i % 4}`);
     const runner = make(store, db, 4);
     const projection = new LogProjection();
-    runner.register(projection);
+    await runner.register(projection);
     runner.start();
     await runner.waitFor('log', 30, 2000);
-    const livePrefix = runner.prefix('log');
+    const livePrefix = await runner.prefix('log');
 
-    const seenDuringRebuild: Array<{ live: number; state: string | undefined }> = [];
+    const seenDuringRebuild: Array<{ prefix: Promise<string>; state: string | undefined }> = [];
     let appended = 0;
     await runner.rebuild('log', (progress) => {
       // The live generation keeps answering, and is still the one reads go to.
-      expect(runner.prefix('log')).toBe(livePrefix);
-      seenDuringRebuild.push({ live: rows(db, livePrefix), state: runner.status()[0]?.state });
+      seenDuringRebuild.push({ prefix: runner.prefix('log'), state: runner.status()[0]?.state });
       expect(progress.position).toBeLessThanOrEqual(Math.max(progress.head, progress.position));
       // Commands keep being handled: the log grows while the rebuild runs.
       if (appended < 5) {
@@ -214,57 +238,53 @@ describe('ReadModelRunner', () => {
     });
 
     expect(seenDuringRebuild.length).toBeGreaterThan(3);
-    expect(seenDuringRebuild.every((s) => s.live >= 30 && s.state === 'rebuilding')).toBe(true);
-    expect(runner.prefix('log')).not.toBe(livePrefix);
+    expect(seenDuringRebuild.every((s) => s.state === 'rebuilding')).toBe(true);
+    for (const seen of seenDuringRebuild) expect(await seen.prefix).toBe(livePrefix);
+    expect(await runner.prefix('log')).not.toBe(livePrefix);
     expect(runner.status()[0]?.generation).toBe(2);
-    expect(
-      db.prepare(`SELECT count(*) FROM sqlite_master WHERE name LIKE ?`).pluck().get(`${livePrefix}%`),
-    ).toBe(0);
-    expect(projection.activations.at(-1)).toBe(runner.prefix('log'));
+    expect(await tablesOf(db, livePrefix)).toEqual([]);
 
     const head = await store.headPosition();
     expect(head).toBe(40);
     await runner.waitFor('log', head, 2000);
     // No duplicates, none missing: one row per event.
-    expect(rows(db, runner.prefix('log'))).toBe(head);
-    expect(
-      db
-        .prepare(`SELECT sum(events) FROM ${runner.prefix('log')}streams`)
-        .pluck()
-        .get(),
-    ).toBe(head);
+    expect(await rows(db, await runner.prefix('log'))).toBe(head);
+    expect(await eventsCounted(db, await runner.prefix('log'))).toBe(head);
 
     // The same digest as a build from scratch.
-    const fresh = make(store, new Database(':memory:'));
-    fresh.register(new LogProjection());
+    const other = await factory.open();
+    opened.push(other);
+    const fresh = make(store, other.db);
+    await fresh.register(new LogProjection());
     fresh.start();
     await fresh.waitFor('log', head, 2000);
-    expect(runner.digest('log')).toBe(fresh.digest('log'));
-    expect(checkpoint(db)).toMatchObject({ generation: 2, position: head });
+    expect(await runner.digest('log')).toBe(await fresh.digest('log'));
+    expect(await runner.digestAt('log')).toMatchObject({ position: head, generation: 2 });
+    expect(await checkpoint(db)).toMatchObject({ generation: 2, position: head });
   });
 
   it('refuses a second rebuild while one runs, without harming it', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 20);
     const runner = make(store, db, 2);
-    runner.register(new LogProjection());
+    await runner.register(new LogProjection());
     runner.start();
     await runner.waitFor('log', 20, 2000);
     const first = runner.rebuild('log');
     await expect(runner.rebuild('log')).rejects.toThrow(/already being rebuilt/);
     await first;
     await runner.waitFor('log', 20, 2000);
-    expect(rows(db, runner.prefix('log'))).toBe(20);
+    expect(await rows(db, await runner.prefix('log'))).toBe(20);
   });
 
   it('a rebuild brings a failed projection back once its handler is fixed', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 1, 'Poison');
     const flaky = new LogProjection(1, 'Poison');
     const runner = make(store, db);
-    runner.register(flaky);
+    await runner.register(flaky);
     runner.start();
     await until(() => runner.status()[0]?.state === 'failed');
     // The fix ships (here: the same object stops throwing); a rebuild replays from zero.
@@ -272,67 +292,54 @@ describe('ReadModelRunner', () => {
     await runner.rebuild('log');
     await append(store, 1);
     await runner.waitFor('log', 2, 2000);
+    await until(() => runner.status()[0]?.state === 'live');
     expect(runner.status()[0]).toMatchObject({ state: 'live', position: 2, generation: 2 });
     expect(runner.status()[0]?.error).toBeUndefined();
   });
 
   it('a failing rebuild leaves the live generation serving and no half-built tables', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 3);
     const projection = new LogProjection();
     const runner = make(store, db);
-    runner.register(projection);
+    await runner.register(projection);
     runner.start();
     await runner.waitFor('log', 3, 2000);
-    const live = runner.prefix('log');
+    const live = await runner.prefix('log');
     (projection as unknown as { failOn?: string }).failOn = 'Happened';
     await expect(runner.rebuild('log')).rejects.toThrow(/cannot fold Happened/);
-    expect(runner.prefix('log')).toBe(live);
-    expect(rows(db, live)).toBe(3);
-    expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name LIKE 'rm_log_g2_%'`).pluck().get()).toBe(
-      0,
-    );
+    expect(await runner.prefix('log')).toBe(live);
+    expect(await rows(db, live)).toBe(3);
+    expect(await tablesOf(db, 'rm_log_g2_')).toEqual([]);
   });
 
   it('rebuilds from zero at register when the version changes', async () => {
+    await open();
     const store = new InMemoryEventStore();
-    const db = new Database(':memory:');
     await append(store, 4);
     const first = make(store, db);
-    first.register(new LogProjection(1));
+    await first.register(new LogProjection(1));
     first.start();
     await first.waitFor('log', 4, 2000);
     await first.stop();
 
     const second = make(store, db);
     const bumped = new LogProjection(2);
-    second.register(bumped);
+    await second.register(bumped);
     expect(second.status()[0]).toMatchObject({ position: 0, generation: 2 });
-    expect(checkpoint(db)).toMatchObject({ version: 2, generation: 2, position: 0 });
-    expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE name LIKE 'rm_log_g1_%'`).pluck().get()).toBe(
-      0,
-    );
+    expect(await checkpoint(db)).toMatchObject({ version: 2, generation: 2, position: 0 });
+    expect(await tablesOf(db, 'rm_log_g1_')).toEqual([]);
     second.start();
     await second.waitFor('log', 4, 2000);
     expect(bumped.applies).toBe(4);
-    expect(rows(db, second.prefix('log'))).toBe(4);
-  });
-
-  it('resolves a waiter only after afterCommit ran (in-memory indexes are in step)', async () => {
-    const store = new InMemoryEventStore();
-    const projection = new LogProjection();
-    const runner = make(store, new Database(':memory:'));
-    runner.register(projection);
-    runner.start();
-    const head = await append(store, 1);
-    await runner.waitFor('log', head, 2000);
-    expect(projection.committed).toContain(head);
+    expect(await rows(db, await second.prefix('log'))).toBe(4);
   });
 
   it('stop rejects pending waiters with ProjectionLaggingError', async () => {
-    const runner = new ReadModelRunner(new InMemoryEventStore(), new Database(':memory:'));
-    runner.register(new LogProjection());
+    await open();
+    const runner = new ReadModelRunner(new InMemoryEventStore(), db);
+    await runner.register(new LogProjection());
     runner.start();
     const waiting = runner.waitFor('log', 10, 5000);
     await runner.stop();
@@ -340,71 +347,100 @@ describe('ReadModelRunner', () => {
     expect(runner.status()[0]?.state).toBe('stopped');
   });
 
-  describe('two connections on one file (the service and the CLI)', () => {
-    const dirs: string[] = [];
-    const connect = (file: string) => {
-      const db = new Database(file, { timeout: 5000 });
-      db.pragma('journal_mode = WAL');
-      return db;
-    };
-    const tempFile = () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'als-rm-'));
-      dirs.push(dir);
-      return path.join(dir, 'events.db');
-    };
-    afterEach(() => {
-      for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-    });
-
+  describe('two connections on one database (the service and the CLI, or two instances)', () => {
     it('a rebuild switched by another connection is followed by the running one, which keeps serving', async () => {
+      const database = await open();
       const store = new InMemoryEventStore();
-      const file = tempFile();
       await append(store, 12);
-      const service = make(store, connect(file), 5);
+      const service = make(store, db, 5);
       const live = new LogProjection();
-      service.register(live);
+      await service.register(live);
       service.start();
       await service.waitFor('log', 12, 2000);
 
-      const cliDb = connect(file);
-      const cli = make(store, cliDb, 5);
-      cli.register(new LogProjection());
+      const cli = make(store, await database.another(), 5);
+      await cli.register(new LogProjection());
       await cli.rebuild('log');
       expect(cli.status()[0]?.generation).toBe(2);
 
-      // The service reads from the new generation at once, its index reloaded from it.
-      expect(service.prefix('log')).toBe(cli.prefix('log'));
-      expect(live.activations.at(-1)).toBe(service.prefix('log'));
-      expect(rows(service.db, service.prefix('log'))).toBe(12);
+      // The service reads from the new generation at once.
+      expect(await service.prefix('log')).toBe(await cli.prefix('log'));
+      expect(await rows(service.db, await service.prefix('log'))).toBe(12);
       const head = await append(store, 4);
       await service.waitFor('log', head, 2000);
-      expect(rows(service.db, service.prefix('log'))).toBe(16);
+      expect(await rows(service.db, await service.prefix('log'))).toBe(16);
+      await until(() => service.status()[0]?.state === 'live');
       expect(service.status()[0]).toMatchObject({ state: 'live', generation: 2, position: 16 });
     });
 
-    it('two runners following one file apply each event once', async () => {
+    it('two runners that both believe they run a projection still apply each event once', async () => {
+      const database = await open();
       const store = new InMemoryEventStore();
-      const file = tempFile();
-      const a = make(store, connect(file), 3);
-      const b = make(store, connect(file), 3);
-      const pa = new LogProjection();
-      const pb = new LogProjection();
-      a.register(pa);
-      b.register(pb);
+      const a = make(store, db, 3);
+      const b = make(store, await database.another(), 3);
+      await a.register(new LogProjection());
+      await b.register(new LogProjection());
       a.start();
       b.start();
       const head = await append(store, 30);
       await a.waitFor('log', head, 2000);
       await b.waitFor('log', head, 2000);
-      expect(rows(a.db, a.prefix('log'))).toBe(30);
-      expect(
-        a.db
-          .prepare(`SELECT sum(events) FROM ${a.prefix('log')}streams`)
-          .pluck()
-          .get(),
-      ).toBe(30);
+      expect(await rows(a.db, await a.prefix('log'))).toBe(30);
+      expect(await eventsCounted(a.db, await a.prefix('log'))).toBe(30);
       expect(a.status()[0]?.state).not.toBe('failed');
       expect(b.status()[0]?.state).not.toBe('failed');
     });
+  });
+});
+
+describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  const instance = async (
+    database: OpenedReadModelDatabase,
+    store: InMemoryEventStore,
+    db: ReadModelDatabase,
+  ) => {
+    const coordination = new PostgresCoordination(READ_MODEL_DATABASE_URL, database.schema ?? '');
+    const projection = new LogProjection();
+    const runner = new ReadModelRunner(store, db, { batchSize: 4, coordination, leaseRetryMs: 100 });
+    await runner.register(projection);
+    runner.start();
+    cleanup.push(async () => {
+      await runner.stop();
+      await coordination.close();
+    });
+    return { runner, coordination, projection };
+  };
+
+  it('one instance runs the projection, the other serves it and takes over when the first dies', async () => {
+    const database = await postgresReadModels.open();
+    cleanup.push(() => database.dispose());
+    const store = new InMemoryEventStore();
+    const a = await instance(database, store, database.db);
+    await until(() => a.runner.status()[0]?.runsHere === true, 5000);
+    const b = await instance(database, store, await database.another());
+
+    let head = await append(store, 10);
+    // Read-your-writes on the follower: it waits for the holder's checkpoint.
+    await b.runner.waitFor('log', head, 5000);
+    expect(await rows(b.runner.db, await b.runner.prefix('log'))).toBe(10);
+    expect(a.projection.applies).toBe(10);
+    expect(b.projection.applies).toBe(0);
+    await until(() => b.runner.status()[0]?.state === 'standby');
+    expect(b.runner.status()[0]).toMatchObject({ runsHere: false, state: 'standby', position: 10 });
+
+    // The holder's lease connection dies (as with a killed process): the follower takes over.
+    await a.coordination.close();
+    head = await append(store, 7);
+    await until(() => b.runner.status()[0]?.runsHere === true, 5000);
+    await b.runner.waitFor('log', head, 5000);
+    expect(await rows(b.runner.db, await b.runner.prefix('log'))).toBe(17);
+    expect(await eventsCounted(b.runner.db, await b.runner.prefix('log'))).toBe(17);
+    // Whatever the old holder still did before it noticed, every event is in the tables once.
+    expect(a.projection.applies + b.projection.applies).toBeGreaterThanOrEqual(17);
   });
 });

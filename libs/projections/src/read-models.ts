@@ -1,33 +1,40 @@
-// Read models on SQLite (the events' file for the embedded default, an in-memory database for the
-// memory store). Each projection owns tables under a generation prefix; a rebuild fills the next
-// generation beside the live one while reads keep using the live one, then switches in one
-// transaction. A batch of events and the projection's checkpoint commit in one transaction.
+// Read models in SQL (SQLite for the embedded default, PostgreSQL shared by several instances).
+// Each projection owns tables under a generation prefix; a rebuild fills the next generation beside
+// the live one while reads keep using the live one, then switches in one transaction. A batch of
+// events and the projection's checkpoint commit in one transaction.
+//
+// With several instances on one database each projection runs in the one instance that holds its
+// lease (see coordination.ts); the others follow its checkpoint row, serve reads from the tables it
+// writes, and take the lease over when it dies. Exactly once per generation rests on the checkpoint
+// check every batch makes under the state row's lock, not on the lease.
 import { createHash } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import type { EventStore, RecordedEvent } from '#event-store';
+import { type Coordination, SoleInstance } from './coordination.js';
+import type { ReadModelDatabase, SqlDdl, SqlSession } from './sql.js';
 
 export interface ReadModelProjection {
-  /** Stable name: the key of its checkpoint and the stem of its tables. */
+  /** Stable name: the key of its checkpoint and lease, and the stem of its tables. */
   readonly name: string;
   /** Bump when tables or logic change: the projection is then rebuilt from zero. */
   readonly version: number;
   /** Table names (without prefix) this projection owns, for digests and dropping. */
   readonly tables: readonly string[];
   /** Creates the tables under `prefix` (e.g. `rm_users_g2_`). */
-  setup(db: Database.Database, prefix: string): void;
+  setup(tx: SqlSession, prefix: string, ddl: SqlDdl): Promise<void>;
   /** Applies one event inside the runner's transaction. Throwing stops the projection. */
-  apply(event: RecordedEvent, db: Database.Database, prefix: string): void;
-  /** Called after a batch committed (in-memory indexes follow the tables here). */
-  afterCommit?(events: readonly RecordedEvent[], db: Database.Database, prefix: string): void;
-  /** Called when a generation becomes the live one (in-memory indexes reload here). */
-  activated?(db: Database.Database, prefix: string): void;
+  apply(event: RecordedEvent, tx: SqlSession, prefix: string): Promise<void>;
+  /** Told whenever the live position advanced, by this instance or (seen later) by another. */
+  changed?(position: number): void;
 }
 
 export interface ReadModelStatus {
   readonly name: string;
-  readonly state: 'catching_up' | 'live' | 'rebuilding' | 'failed' | 'stopped';
+  /** `standby`: another instance runs it; this one follows its checkpoint. */
+  readonly state: 'catching_up' | 'live' | 'standby' | 'rebuilding' | 'failed' | 'stopped';
   readonly position: number;
   readonly generation: number;
+  /** Whether this instance holds the projection's lease. */
+  readonly runsHere: boolean;
   readonly error?: string;
   /** While rebuilding: how far the next generation got. */
   readonly rebuild?: { readonly position: number; readonly head: number };
@@ -40,6 +47,8 @@ interface Entry {
   position: number;
   error?: string;
   rebuild?: { position: number; head: number };
+  /** When this instance last tried to take the lease (it retries every `leaseRetryMs`). */
+  triedLeaseAt: number;
   waiters: Array<{ position: number; resolve: () => void; reject: (e: Error) => void }>;
 }
 
@@ -48,7 +57,26 @@ export interface RebuildProgress {
   readonly head: number;
 }
 
-const prefixOf = (name: string, generation: number): string =>
+export interface ReadModelDigest {
+  readonly digest: string;
+  /** Last event the digested generation applied. */
+  readonly position: number;
+  readonly generation: number;
+}
+
+export interface ReadModelRunnerOptions {
+  readonly batchSize?: number;
+  readonly onFailure?: (name: string, error: unknown) => void;
+  /** Several instances on one database: who runs which projection. Default: this one runs all. */
+  readonly coordination?: Coordination;
+  /** How often a follower tries to take a projection's lease over. Default 1000 ms. */
+  readonly leaseRetryMs?: number;
+}
+
+/** The lease (and progress announcements) of a read model among the instances. */
+const leaseOf = (name: string): string => `read-model/${name}`;
+
+export const readModelPrefix = (name: string, generation: number): string =>
   `rm_${name.replace(/[^a-z0-9_]/g, '_')}_g${generation}_`;
 
 export class ProjectionLaggingError extends Error {}
@@ -59,73 +87,83 @@ interface StateRow {
   readonly position: number;
 }
 
+const IDLE_MS = 250;
+
 export class ReadModelRunner {
   private readonly entries = new Map<string, Entry>();
+  private readonly coordination: Coordination;
   private stopped = false;
   /** Set by notify(): an append landed while the loop was busy, so it must not go to sleep. */
   private signalled = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
-  private saveStatement: Database.Statement | undefined;
-  private stateStatement: Database.Statement | undefined;
+  private stopListening: (() => void) | undefined;
+  private ready: Promise<void> | undefined;
 
   constructor(
     private readonly store: EventStore,
-    readonly db: Database.Database,
-    private readonly options: { batchSize?: number; onFailure?: (name: string, error: unknown) => void } = {},
+    readonly db: ReadModelDatabase,
+    private readonly options: ReadModelRunnerOptions = {},
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS read_model_state (
-      name TEXT PRIMARY KEY,
-      version INTEGER NOT NULL,
-      generation INTEGER NOT NULL,
-      position INTEGER NOT NULL
-    ) STRICT`);
+    this.coordination = options.coordination ?? new SoleInstance();
   }
 
-  register(projection: ReadModelProjection): void {
+  async register(projection: ReadModelProjection): Promise<void> {
     if (this.entries.has(projection.name)) throw new Error(`projection ${projection.name} registered twice`);
-    const row = this.readState(projection.name);
-    const entry: Entry = { projection, state: 'catching_up', generation: 1, position: 0, waiters: [] };
-    if (row && row.version === projection.version) {
-      entry.generation = row.generation;
-      entry.position = row.position;
-    } else {
-      // New, or its code changed: start a fresh generation from zero.
-      entry.generation = (row?.generation ?? 0) + 1;
-      this.transaction(() => {
-        if (row) this.dropTables(projection, prefixOf(projection.name, row.generation));
-        this.dropTables(projection, prefixOf(projection.name, entry.generation));
-        projection.setup(this.db, prefixOf(projection.name, entry.generation));
-        this.saveState(projection, entry.generation, 0);
-      });
-    }
-    // The entry first: activated() may ask the runner for the prefix.
+    await this.createStateTable();
+    const entry: Entry = {
+      projection,
+      state: 'catching_up',
+      generation: 1,
+      position: 0,
+      triedLeaseAt: 0,
+      waiters: [],
+    };
     this.entries.set(projection.name, entry);
-    projection.activated?.(this.db, prefixOf(projection.name, entry.generation));
+    try {
+      await this.db.transaction(async (tx) => {
+        const row = await this.lockState(tx, projection.name);
+        if (row && row.version === projection.version) {
+          entry.generation = row.generation;
+          entry.position = row.position;
+          return;
+        }
+        // New, or its code changed: start a fresh generation from zero (once, whichever instance
+        // registers first: the others find the row at this version under the lock).
+        entry.generation = (row?.generation ?? 0) + 1;
+        entry.position = 0;
+        if (row) await this.dropTables(tx, projection, readModelPrefix(projection.name, row.generation));
+        const prefix = readModelPrefix(projection.name, entry.generation);
+        await this.dropTables(tx, projection, prefix);
+        await projection.setup(tx, prefix, this.db.ddl);
+        await this.saveState(tx, projection, entry.generation, 0);
+      });
+    } catch (error) {
+      this.entries.delete(projection.name);
+      throw error;
+    }
   }
 
-  /** The registered projection object (e.g. to reach an in-memory index it maintains). */
+  /** The registered projection object. */
   projection<P extends ReadModelProjection = ReadModelProjection>(name: string): P {
-    const entry = this.entries.get(name);
-    if (!entry) throw new Error(`no projection ${name}`);
-    return entry.projection as P;
+    return this.entry(name).projection as P;
   }
 
-  /** The live table prefix of a projection (following a switch another process made). */
-  prefix(name: string): string {
-    const entry = this.entries.get(name);
-    if (!entry) throw new Error(`no projection ${name}`);
-    this.follow(entry);
-    return prefixOf(name, entry.generation);
+  /** The live table prefix of a projection (following a switch another process or instance made). */
+  async prefix(name: string): Promise<string> {
+    const entry = this.entry(name);
+    await this.follow(entry);
+    return readModelPrefix(name, entry.generation);
   }
 
   start(): void {
     this.stopped = false;
+    this.stopListening = this.coordination.onChange(() => this.notify());
     this.loop = this.run();
   }
 
-  /** Wakes the loop; call after appends (the SQLite store's own subscriptions see other processes). */
+  /** Wakes the loop; call after appends (the stores' own subscriptions see other processes). */
   notify(): void {
     this.signalled = true;
     this.wake?.();
@@ -135,8 +173,11 @@ export class ReadModelRunner {
     this.stopped = true;
     this.wake?.();
     await this.loop;
+    this.stopListening?.();
     await this.unsubscribe?.();
     for (const entry of this.entries.values()) {
+      // Handed over at once on a clean stop, rather than when the connection closes.
+      await this.coordination.release(leaseOf(entry.projection.name));
       if (entry.state !== 'failed') entry.state = 'stopped';
       entry.waiters.forEach((w) =>
         w.reject(new ProjectionLaggingError(`${entry.projection.name} stopped with the service`)),
@@ -151,6 +192,7 @@ export class ReadModelRunner {
       state: e.rebuild && e.state !== 'failed' ? 'rebuilding' : e.state,
       position: e.position,
       generation: e.generation,
+      runsHere: this.coordination.holds(leaseOf(e.projection.name)),
       ...(e.error ? { error: e.error } : {}),
       ...(e.rebuild ? { rebuild: { ...e.rebuild } } : {}),
     }));
@@ -158,8 +200,7 @@ export class ReadModelRunner {
 
   /** Waits until the projection has applied `position`; ProjectionLaggingError after the bound. */
   async waitFor(name: string, position: number, timeoutMs: number): Promise<void> {
-    const entry = this.entries.get(name);
-    if (!entry) throw new Error(`no projection ${name}`);
+    const entry = this.entry(name);
     if (entry.position >= position) return;
     if (entry.state === 'failed')
       throw new ProjectionLaggingError(`${name} has stopped: ${entry.error ?? ''}`);
@@ -180,6 +221,8 @@ export class ReadModelRunner {
         },
       };
       entry.waiters.push(waiter);
+      // A follower learns of another instance's progress on its next round: have one now.
+      this.notify();
     });
   }
 
@@ -188,39 +231,41 @@ export class ReadModelRunner {
    * following the log, then switches to it once it has caught up.
    */
   async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<void> {
-    const entry = this.entries.get(name);
-    if (!entry) throw new Error(`no projection ${name}`);
+    const entry = this.entry(name);
     // Checked before touching any table: the next generation's tables belong to the running rebuild.
     if (entry.rebuild) throw new Error(`${name} is already being rebuilt`);
     const { projection } = entry;
-    // Past any generation another process (the CLI) may have switched to.
-    const next = Math.max(entry.generation, this.readState(name)?.generation ?? 0) + 1;
-    const prefix = prefixOf(name, next);
+    entry.rebuild = { position: 0, head: 0 };
+    let next = 0;
     let position = 0;
-    entry.rebuild = { position, head: 0 };
     let switched = false;
     try {
-      this.transaction(() => {
-        this.dropTables(projection, prefix);
-        projection.setup(this.db, prefix);
+      await this.db.transaction(async (tx) => {
+        // Past any generation another process (the CLI, another instance) may have switched to.
+        next = Math.max(entry.generation, (await this.lockState(tx, name))?.generation ?? 0) + 1;
+        const prefix = readModelPrefix(name, next);
+        await this.dropTables(tx, projection, prefix);
+        await projection.setup(tx, prefix, this.db.ddl);
       });
+      const prefix = readModelPrefix(name, next);
       entry.rebuild = { position, head: await this.store.headPosition() };
       for (;;) {
         if (this.stopped) throw new Error(`rebuild of ${name} interrupted: read models stopped`);
         const events = await this.store.readAll(position, this.options.batchSize ?? 1000);
         if (events.length === 0) {
           // Caught up with the head: switch in one transaction, then let the loop follow from here.
-          this.transaction(() => {
-            // The checkpoint row is the truth across processes: the live generation may be followed
-            // by another process's runner (the service, while the CLI rebuilds).
-            const live = this.readState(name);
+          await this.db.transaction(async (tx) => {
+            // The checkpoint row is the truth across processes: the live generation may be run by
+            // another process (the service, while the CLI rebuilds) or another instance.
+            const live = await this.lockState(tx, name);
             if (live !== undefined && live.generation >= next)
               throw new Error(`${name} was switched to generation ${live.generation} by another rebuild`);
             if (position < Math.max(entry.position, live?.position ?? 0)) return; // one more round
-            this.saveState(projection, next, position);
-            this.dropTables(projection, prefixOf(name, entry.generation));
+            await this.saveState(tx, projection, next, position);
+            await this.dropTables(tx, projection, readModelPrefix(name, entry.generation));
             if (live !== undefined && live.generation !== entry.generation)
-              this.dropTables(projection, prefixOf(name, live.generation));
+              await this.dropTables(tx, projection, readModelPrefix(name, live.generation));
+            await this.coordination.announce(tx, leaseOf(name));
             switched = true;
           });
           if (switched) {
@@ -228,15 +273,15 @@ export class ReadModelRunner {
             entry.position = position;
             if (entry.state === 'failed') entry.state = 'catching_up';
             entry.error = undefined;
-            projection.activated?.(this.db, prefix);
+            projection.changed?.(position);
             this.release(entry);
             this.notify();
             break;
           }
           continue;
         }
-        this.transaction(() => {
-          for (const event of events) this.applyOne(projection, event, prefix);
+        await this.db.transaction(async (tx) => {
+          for (const event of events) await this.applyOne(projection, event, tx, prefix);
         });
         position = events[events.length - 1]?.globalPosition ?? position;
         entry.rebuild = { position, head: Math.max(entry.rebuild?.head ?? 0, position) };
@@ -245,11 +290,12 @@ export class ReadModelRunner {
     } finally {
       entry.rebuild = undefined;
       // A failed or interrupted rebuild leaves no half-built generation behind.
-      if (!switched) {
+      if (!switched && next > 0) {
         try {
           // Unless another process's rebuild made that generation the live one meanwhile.
-          this.transaction(() => {
-            if (this.readState(name)?.generation !== next) this.dropTables(projection, prefix);
+          await this.db.transaction(async (tx) => {
+            if ((await this.lockState(tx, name))?.generation !== next)
+              await this.dropTables(tx, projection, readModelPrefix(name, next));
           });
         } catch {
           // The database is gone (closed with the service): nothing left to tidy.
@@ -259,25 +305,54 @@ export class ReadModelRunner {
   }
 
   /** sha256 over every row of the projection's live tables, in a stable order. */
-  digest(name: string): string {
+  async digest(name: string): Promise<string> {
+    return (await this.digestAt(name)).digest;
+  }
+
+  /** The digest with the position and generation it reflects, read in one snapshot. */
+  async digestAt(name: string): Promise<ReadModelDigest> {
+    const { projection } = this.entry(name);
+    return this.db.snapshot(async (s) => {
+      const row = await s.get<StateRow>(
+        'SELECT version, generation, position FROM read_model_state WHERE name = ?',
+        [name],
+      );
+      if (row === undefined) throw new Error(`${name} has never been built here`);
+      const hash = createHash('sha256');
+      for (const table of [...projection.tables].sort()) {
+        const qualified = `${readModelPrefix(name, row.generation)}${table}`;
+        // Columns in name order, rows ordered by every column: a stable order without holding the
+        // table in memory (the audit table of a 1M-event log is gigabytes as one string).
+        const columns = (await s.columns(qualified)).sort();
+        const list = columns.map((c) => `"${c}"`).join(', ');
+        hash.update(`${table}\n${JSON.stringify(columns)}\n`);
+        for await (const rows of s.stream(`SELECT ${list} FROM ${qualified} ORDER BY ${list}`)) {
+          for (const values of rows) hash.update(`${JSON.stringify(values)}\n`);
+        }
+      }
+      return { digest: hash.digest('hex'), position: row.position, generation: row.generation };
+    });
+  }
+
+  private entry(name: string): Entry {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`no projection ${name}`);
-    const hash = createHash('sha256');
-    for (const table of [...entry.projection.tables].sort()) {
-      const qualified = `${prefixOf(name, entry.generation)}${table}`;
-      // Columns in name order, rows ordered by every column: a stable order without holding the
-      // table in memory (the audit table of a 1M-event log is gigabytes as one string).
-      const columns = (
-        this.db.prepare(`SELECT * FROM ${qualified} LIMIT 0`).columns() as Array<{ name: string }>
-      )
-        .map((c) => c.name)
-        .sort();
-      const list = columns.map((c) => `"${c}"`).join(', ');
-      hash.update(`${table}\n${JSON.stringify(columns)}\n`);
-      const rows = this.db.prepare(`SELECT ${list} FROM ${qualified} ORDER BY ${list}`).raw(true).iterate();
-      for (const row of rows) hash.update(`${JSON.stringify(row)}\n`);
-    }
-    return hash.digest('hex');
+    return entry;
+  }
+
+  private createStateTable(): Promise<void> {
+    this.ready ??= this.db.transaction(async (tx) => {
+      // Instances starting together: one creates, the others wait on the lock and find it there.
+      await this.lockKey(tx, 'read_model_state');
+      const { int, text, tableOptions } = this.db.ddl;
+      await tx.exec(`CREATE TABLE IF NOT EXISTS read_model_state (
+        name ${text} PRIMARY KEY,
+        version ${int} NOT NULL,
+        generation ${int} NOT NULL,
+        position ${int} NOT NULL
+      )${tableOptions}`);
+    });
+    return this.ready;
   }
 
   private async run(): Promise<void> {
@@ -291,24 +366,16 @@ export class ReadModelRunner {
       let progressed = false;
       for (const entry of this.entries.values()) {
         // The live generation keeps following the log during a rebuild; only a failure stops it.
-        if (entry.state === 'failed') continue;
+        if (entry.state === 'failed' || this.stopped) continue;
         try {
-          progressed = (await this.step(entry)) || progressed;
+          progressed = (await this.round(entry)) || progressed;
         } catch (error) {
-          entry.state = 'failed';
-          entry.error = error instanceof Error ? error.message : String(error);
-          entry.waiters.forEach((w) =>
-            w.reject(
-              new ProjectionLaggingError(`${entry.projection.name} has stopped: ${entry.error ?? ''}`),
-            ),
-          );
-          entry.waiters = [];
-          this.options.onFailure?.(entry.projection.name, error);
+          this.fail(entry, error);
         }
       }
       if (!progressed && !this.stopped && !this.signalled) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 250);
+          const timer = setTimeout(resolve, IDLE_MS);
           this.wake = () => {
             clearTimeout(timer);
             resolve();
@@ -319,50 +386,79 @@ export class ReadModelRunner {
     }
   }
 
+  /** Runs a batch if this instance holds the lease, else follows whoever does. True on progress. */
+  private async round(entry: Entry): Promise<boolean> {
+    const name = leaseOf(entry.projection.name);
+    if (!this.coordination.holds(name)) {
+      const now = Date.now();
+      if (now - entry.triedLeaseAt >= (this.options.leaseRetryMs ?? 1000)) {
+        entry.triedLeaseAt = now;
+        await this.coordination.acquire(name);
+      }
+    }
+    if (!this.coordination.holds(name)) {
+      // Waiters are released as the holder's checkpoint shows up here; nothing to do until then.
+      await this.follow(entry);
+      if (entry.state !== 'failed') entry.state = 'standby';
+      return false;
+    }
+    return this.step(entry);
+  }
+
   /** One batch for one projection; true when it applied something. */
   private async step(entry: Entry): Promise<boolean> {
     const { generation, position } = entry;
-    const events = await this.store.readAll(position, this.options.batchSize ?? 500);
+    const batchSize = this.options.batchSize ?? 500;
+    const events = await this.store.readAll(position, batchSize);
     // A rebuild switched generations while we read: this batch belongs to the old one.
     if (entry.generation !== generation || entry.position !== position) return true;
     if (events.length === 0) {
-      this.follow(entry);
-      entry.state = 'live';
+      await this.follow(entry);
+      if (entry.state !== 'failed') entry.state = 'live';
       return false;
     }
     const { projection } = entry;
-    const prefix = prefixOf(projection.name, generation);
+    const prefix = readModelPrefix(projection.name, generation);
     const last = events[events.length - 1]?.globalPosition ?? position;
-    let moved: StateRow | undefined;
-    this.transaction(() => {
-      // Checked under the write lock: if another process switched generations (a rebuild) or applied
-      // this batch already (a second runner on the file), applying it here would write to dropped
-      // tables or twice. Exactly once per generation rests on this check and the checkpoint sharing
-      // the batch's transaction.
-      const row = this.readState(projection.name);
-      if (row !== undefined && (row.generation !== generation || row.position !== position)) {
-        moved = row;
-        return;
-      }
-      for (const event of events) this.applyOne(projection, event, prefix);
-      this.saveState(projection, generation, last);
+    const moved = await this.db.transaction(async (tx) => {
+      // Checked under the state row's lock: if another process switched generations (a rebuild)
+      // or applied this batch already (another instance that held the lease until just now),
+      // applying it here would write to dropped tables or twice.
+      const row = await this.lockState(tx, projection.name);
+      if (row !== undefined && (row.generation !== generation || row.position !== position)) return row;
+      for (const event of events) await this.applyOne(projection, event, tx, prefix);
+      await this.saveState(tx, projection, generation, last);
+      await this.coordination.announce(tx, leaseOf(projection.name));
+      return undefined;
     });
     if (moved !== undefined) {
       this.adopt(entry, moved);
       return true;
     }
     entry.position = last;
-    // Before the waiters resume: a reader that waited for `last` must find the index in step.
-    projection.afterCommit?.(events, this.db, prefix);
+    projection.changed?.(last);
     this.release(entry);
-    entry.state = events.length < (this.options.batchSize ?? 500) ? 'live' : 'catching_up';
+    entry.state = events.length < batchSize ? 'live' : 'catching_up';
     return true;
   }
 
+  private fail(entry: Entry, error: unknown): void {
+    entry.state = 'failed';
+    entry.error = error instanceof Error ? error.message : String(error);
+    entry.waiters.forEach((w) =>
+      w.reject(new ProjectionLaggingError(`${entry.projection.name} has stopped: ${entry.error ?? ''}`)),
+    );
+    entry.waiters = [];
+    this.options.onFailure?.(entry.projection.name, error);
+  }
+
   /** Adopts what another process wrote to the checkpoint row, if it differs from what we hold. */
-  private follow(entry: Entry): void {
+  private async follow(entry: Entry): Promise<void> {
     if (entry.rebuild !== undefined) return; // our own rebuild is about to switch; it knows
-    const row = this.readState(entry.projection.name);
+    const row = await this.db.get<StateRow>(
+      'SELECT version, generation, position FROM read_model_state WHERE name = ?',
+      [entry.projection.name],
+    );
     if (row !== undefined && (row.generation !== entry.generation || row.position !== entry.position))
       this.adopt(entry, row);
   }
@@ -384,31 +480,36 @@ export class ReadModelRunner {
     }
     entry.generation = row.generation;
     entry.position = row.position;
-    // Another process wrote the tables: in-memory indexes reload from them.
-    projection.activated?.(this.db, prefixOf(projection.name, row.generation));
+    projection.changed?.(row.position);
     this.release(entry);
   }
 
-  private readState(name: string): StateRow | undefined {
-    this.stateStatement ??= this.db.prepare(
-      'SELECT version, generation, position FROM read_model_state WHERE name = ?',
-    );
-    return this.stateStatement.get(name) as StateRow | undefined;
+  /** Serialises every writer of one projection's state (and tables) across connections and instances. */
+  private async lockState(tx: SqlSession, name: string): Promise<StateRow | undefined> {
+    await this.lockKey(tx, `read-model/${name}`);
+    return tx.get<StateRow>('SELECT version, generation, position FROM read_model_state WHERE name = ?', [
+      name,
+    ]);
   }
 
   /**
-   * BEGIN IMMEDIATE: the write lock is taken up front (waiting out the busy timeout), so a batch that
-   * reads before it writes can't fail with SQLITE_BUSY when another connection (the event store,
-   * another process) committed in between. A throw rolls everything back.
+   * SQLite: the transaction took the database's write lock at BEGIN IMMEDIATE already. PostgreSQL:
+   * an advisory lock held until the transaction ends (a row lock can't cover a row not yet there).
    */
-  private transaction(fn: () => void): void {
-    this.db.transaction(fn).immediate();
+  private async lockKey(tx: SqlSession, key: string): Promise<void> {
+    if (tx.dialect === 'postgres')
+      await tx.get("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || ?, 0))", [key]);
   }
 
   /** Applies one event; an error names the event so that /readyz says where the projection stopped. */
-  private applyOne(projection: ReadModelProjection, event: RecordedEvent, prefix: string): void {
+  private async applyOne(
+    projection: ReadModelProjection,
+    event: RecordedEvent,
+    tx: SqlSession,
+    prefix: string,
+  ): Promise<void> {
     try {
-      projection.apply(event, this.db, prefix);
+      await projection.apply(event, tx, prefix);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(
@@ -424,15 +525,21 @@ export class ReadModelRunner {
     ready.forEach((w) => w.resolve());
   }
 
-  private saveState(projection: ReadModelProjection, generation: number, position: number): void {
-    this.saveStatement ??= this.db.prepare(
+  private async saveState(
+    tx: SqlSession,
+    projection: ReadModelProjection,
+    generation: number,
+    position: number,
+  ): Promise<void> {
+    await tx.run(
       `INSERT INTO read_model_state (name, version, generation, position) VALUES (?, ?, ?, ?)
-       ON CONFLICT(name) DO UPDATE SET version = excluded.version, generation = excluded.generation, position = excluded.position`,
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, generation = excluded.generation,
+         position = excluded.position`,
+      [projection.name, projection.version, generation, position],
     );
-    this.saveStatement.run(projection.name, projection.version, generation, position);
   }
 
-  private dropTables(projection: ReadModelProjection, prefix: string): void {
-    for (const table of projection.tables) this.db.exec(`DROP TABLE IF EXISTS ${prefix}${table}`);
+  private async dropTables(tx: SqlSession, projection: ReadModelProjection, prefix: string): Promise<void> {
+    for (const table of projection.tables) await tx.exec(`DROP TABLE IF EXISTS ${prefix}${table}`);
   }
 }

@@ -1,8 +1,10 @@
 // Runs checkpointed subscribers of the global log: each resumes after its checkpoint, catches up,
 // then follows live. A handler that throws stops its processor with the error kept for readiness
-// checks: an event is never skipped silently.
+// checks: an event is never skipped silently. With several instances a processor runs in the one
+// that holds its lease, and resumes from the shared checkpoint in another when that one dies.
 import type { EventStore, RecordedEvent, Subscription } from '#event-store';
 import type { CheckpointStore } from './checkpoints.js';
+import { type Coordination, LeaseHolder, SoleInstance } from './coordination.js';
 
 export interface EventProcessor {
   /** Unique and stable: the checkpoint's key. */
@@ -14,7 +16,8 @@ export interface EventProcessor {
   handle(event: RecordedEvent): Promise<void>;
 }
 
-export type ProcessorState = 'starting' | 'running' | 'failed' | 'stopped';
+/** `standby`: another instance runs it. */
+export type ProcessorState = 'starting' | 'running' | 'standby' | 'failed' | 'stopped';
 
 export interface ProcessorStatus {
   readonly name: string;
@@ -29,6 +32,7 @@ interface Running {
   position: number;
   error?: string;
   subscription?: Subscription;
+  lease?: LeaseHolder;
   waiters: Array<{ position: number; resolve: () => void }>;
 }
 
@@ -39,12 +43,28 @@ export class ProcessorRunner {
     private readonly store: EventStore,
     private readonly checkpoints: CheckpointStore,
     private readonly onFailure: (name: string, error: unknown) => void = () => undefined,
+    private readonly coordination: Coordination = new SoleInstance(),
+    private readonly leaseRetryMs = 1000,
   ) {}
 
   async start(processor: EventProcessor): Promise<void> {
     if (this.running.has(processor.name)) throw new Error(`processor ${processor.name} is already running`);
-    const entry: Running = { processor, state: 'starting', position: 0, waiters: [] };
+    const entry: Running = { processor, state: 'standby', position: 0, waiters: [] };
     this.running.set(processor.name, entry);
+    entry.lease = new LeaseHolder(
+      this.coordination,
+      `processor/${processor.name}`,
+      { start: () => this.subscribe(entry), stop: () => this.unsubscribe(entry) },
+      this.leaseRetryMs,
+      (error) => this.onFailure(processor.name, error),
+    );
+    await entry.lease.start();
+  }
+
+  private async subscribe(entry: Running): Promise<void> {
+    const { processor } = entry;
+    entry.state = 'starting';
+    entry.error = undefined;
     entry.position = await this.checkpoints.get(processor.name);
     entry.state = 'running';
     entry.subscription = this.store.subscribe({
@@ -61,6 +81,14 @@ export class ProcessorRunner {
         this.onFailure(processor.name, error);
       },
     });
+  }
+
+  /** The lease moved on: another instance resumes from the shared checkpoint. */
+  private async unsubscribe(entry: Running): Promise<void> {
+    const subscription = entry.subscription;
+    entry.subscription = undefined;
+    await subscription?.close();
+    if (entry.state !== 'failed') entry.state = 'standby';
   }
 
   status(): ProcessorStatus[] {
@@ -94,7 +122,7 @@ export class ProcessorRunner {
 
   async stopAll(): Promise<void> {
     for (const entry of this.running.values()) {
-      await entry.subscription?.close();
+      await entry.lease?.stop();
       if (entry.state !== 'failed') entry.state = 'stopped';
     }
     this.running.clear();

@@ -198,7 +198,7 @@ export class AuditController {
     if (query.tenantId !== undefined) {
       return verification(await this.records.verify(tenantIds?.[0] ?? ''));
     }
-    const chains = tenantIds ?? this.records.chains();
+    const chains = tenantIds ?? (await this.records.chains());
     const results = [];
     for (const chain of chains) results.push(verification(await this.records.verify(chain)));
     const broken = results.find((r) => !r.ok);

@@ -1,6 +1,8 @@
 // Runs the audit feed's Kafka relay with the app when KAFKA_BROKERS is set, stops it with the app,
 // and reports it to /readyz. A broker that is down never holds up start-up or command handling: the
-// relay retries in the background and catches up once the broker is back.
+// relay retries in the background and catches up once the broker is back. With several instances
+// the relay runs in the one holding its lease, and resumes from the shared checkpoint in another
+// when that one dies.
 import {
   Inject,
   Injectable,
@@ -10,8 +12,9 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { KafkaJsPublisher, type RecordPublisher } from '#messaging';
-import type { CheckpointStore } from '#projections';
+import { type CheckpointStore, type Coordination, LeaseHolder } from '#projections';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
+import { COORDINATION } from '../command-pipeline/tokens.js';
 import { AUDIT_FEED, type AuditFeed } from './audit-feed.js';
 import { AUDIT_KAFKA_RELAY, AuditRelay, type RelayStatus } from './kafka-relay.js';
 
@@ -33,44 +36,65 @@ export type KafkaCheck =
 export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('AuditKafkaRelay');
   private relay?: AuditRelay;
+  private lease?: LeaseHolder;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(AUDIT_FEED) private readonly feed: AuditFeed,
     @Inject(RELAY_CHECKPOINTS) private readonly checkpoints: CheckpointStore,
     @Inject(RELAY_PUBLISHER) private readonly publisher: RecordPublisher | null,
+    @Inject(COORDINATION) private readonly coordination: Coordination,
   ) {}
 
   get enabled(): boolean {
     return this.config.kafkaBrokers.length > 0;
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
     if (this.config.disabledProcessors.includes(AUDIT_KAFKA_RELAY)) {
       this.logger.warn(`${AUDIT_KAFKA_RELAY} is disabled by PROCESSORS_DISABLED`);
       return;
     }
-    const kafkaLog = new Logger('kafkajs');
-    const publisher =
-      this.publisher ??
-      new KafkaJsPublisher({
-        brokers: this.config.kafkaBrokers,
-        topic: this.config.kafkaAuditTopic,
-        clientId: 'account-service-audit-relay',
-        partitions: this.config.kafkaAuditPartitions,
-        // The relay reports every failure itself (log and /readyz); kafkajs's own lines are detail.
-        log: (_level, line) => kafkaLog.debug(line),
-      });
-    this.relay = new AuditRelay(this.feed, this.checkpoints, publisher, { log: this.logger });
-    this.relay.start();
-    this.logger.log(
-      `relaying the audit feed to ${this.config.kafkaAuditTopic} on ${this.config.kafkaBrokers.join(',')}`,
+    this.lease = new LeaseHolder(
+      this.coordination,
+      `relay/${AUDIT_KAFKA_RELAY}`,
+      {
+        start: () => {
+          this.relay = new AuditRelay(this.feed, this.checkpoints, this.newPublisher(), { log: this.logger });
+          this.relay.start();
+          this.logger.log(
+            `relaying the audit feed to ${this.config.kafkaAuditTopic} on ${this.config.kafkaBrokers.join(',')}`,
+          );
+        },
+        stop: async () => {
+          const relay = this.relay;
+          this.relay = undefined;
+          await relay?.stop();
+        },
+      },
+      1000,
+      (error) => this.logger.error(`relay lease: ${error instanceof Error ? error.message : String(error)}`),
     );
+    await this.lease.start();
+  }
+
+  /** A publisher per run: stopping the relay closes the one it had. */
+  private newPublisher(): RecordPublisher {
+    if (this.publisher) return this.publisher;
+    const kafkaLog = new Logger('kafkajs');
+    return new KafkaJsPublisher({
+      brokers: this.config.kafkaBrokers,
+      topic: this.config.kafkaAuditTopic,
+      clientId: 'account-service-audit-relay',
+      partitions: this.config.kafkaAuditPartitions,
+      // The relay reports every failure itself (log and /readyz); kafkajs's own lines are detail.
+      log: (_level, line) => kafkaLog.debug(line),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.relay?.stop();
+    await this.lease?.stop();
   }
 
   /**
@@ -78,7 +102,19 @@ export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationS
    * ready: commands do not depend on Kafka, the audit records wait in the event store.
    */
   async check(): Promise<KafkaCheck> {
-    if (!this.relay) return { status: 'disabled' };
+    if (!this.lease) return { status: 'disabled' };
+    if (!this.relay) {
+      // Another instance runs it: its shared checkpoint says how far the topic is.
+      return {
+        status: 'ok',
+        topic: this.config.kafkaAuditTopic,
+        name: AUDIT_KAFKA_RELAY,
+        state: 'standby',
+        position: String(await this.checkpoints.get(AUDIT_KAFKA_RELAY)),
+        failures: 0,
+        published: 0,
+      };
+    }
     const { position, head, ...status } = await this.relay.status();
     return {
       status: status.state === 'retrying' ? 'degraded' : 'ok',
@@ -91,7 +127,7 @@ export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationS
 
   /** Resolves once the topic holds everything up to `position` (tests, operations). */
   caughtUp(position: number, timeoutMs?: number): Promise<void> {
-    if (!this.relay) return Promise.reject(new Error('the Kafka relay is not running'));
+    if (!this.relay) return Promise.reject(new Error('the Kafka relay is not running in this instance'));
     return this.relay.caughtUp(position, timeoutMs);
   }
 }

@@ -16,7 +16,8 @@ export const AUDIT_KAFKA_RELAY = 'audit-kafka-relay';
 /** The message key of the service chain (records without a tenant). */
 export const SERVICE_KEY = 'service';
 
-export type RelayState = 'starting' | 'running' | 'retrying' | 'stopped';
+/** `standby`: another instance holds the relay's lease and runs it. */
+export type RelayState = 'starting' | 'running' | 'retrying' | 'stopped' | 'standby';
 
 export interface RelayStatus {
   readonly name: string;

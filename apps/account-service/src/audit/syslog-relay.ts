@@ -27,7 +27,8 @@ export interface SyslogTarget {
   readonly port: number;
 }
 
-export type SyslogRelayState = 'starting' | 'connecting' | 'connected' | 'retrying' | 'stopped';
+/** `standby`: another instance holds the relay's lease and runs it. */
+export type SyslogRelayState = 'starting' | 'connecting' | 'connected' | 'retrying' | 'stopped' | 'standby';
 
 export interface SyslogRelayStatus {
   readonly name: string;

@@ -6,3 +6,6 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** Leases among the instances that share the store (projections, processors, relays). */
+export const COORDINATION = Symbol('COORDINATION');

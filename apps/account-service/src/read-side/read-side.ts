@@ -6,6 +6,7 @@ import {
   ProjectionLaggingError,
   ReadModelRunner,
   ReadModelStatus,
+  type RealmLookup,
   type RealmProjection,
   type TenantOverview,
   type TenantsProjection,
@@ -20,6 +21,13 @@ import { EVENT_STORE } from '../command-pipeline/tokens.js';
 import { REALM, TENANTS, USERS } from './registry.js';
 
 export const READ_MODEL_RUNNER = Symbol('READ_MODEL_RUNNER');
+
+/** What the sign-in lookup reads from the realm read model. */
+export interface RealmReads {
+  /** What exists for a normalised login. */
+  lookup(login: string): Promise<RealmLookup>;
+  tenantExists(tenantId: string): Promise<boolean>;
+}
 
 @Injectable()
 export class ReadSide implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -67,9 +75,11 @@ export class ReadSide implements OnApplicationBootstrap, OnApplicationShutdown {
 
   async tenant(tenantId: string, minPosition?: number): Promise<TenantOverview | undefined> {
     await this.catchUp(TENANTS, minPosition);
-    return this.runner
-      .projection<TenantsProjection>(TENANTS)
-      .get(this.runner.db, this.runner.prefix(TENANTS), tenantId);
+    const projection = this.runner.projection<TenantsProjection>(TENANTS);
+    const prefix = await this.runner.prefix(TENANTS);
+    // Three queries: one snapshot, so the version (the ETag) is that of the domains and
+    // subscriptions sent with it even while another batch commits.
+    return this.runner.db.snapshot((s) => projection.get(s, prefix, tenantId));
   }
 
   /** Undefined when the tenant doesn't exist. */
@@ -80,8 +90,9 @@ export class ReadSide implements OnApplicationBootstrap, OnApplicationShutdown {
   ): Promise<UserPage | 'unknown_cursor' | undefined> {
     await this.catchUp(USERS, minPosition);
     const projection = this.runner.projection<UsersProjection>(USERS);
-    const prefix = this.runner.prefix(USERS);
-    if (!projection.tenantExists(this.runner.db, prefix, tenantId)) return undefined;
+    const prefix = await this.runner.prefix(USERS);
+    // No snapshot needed: tenants never go away, and a user keeps its place (the cursor's seq).
+    if (!(await projection.tenantExists(this.runner.db, prefix, tenantId))) return undefined;
     return projection.list(this.runner.db, prefix, tenantId, options);
   }
 
@@ -93,15 +104,21 @@ export class ReadSide implements OnApplicationBootstrap, OnApplicationShutdown {
   ): Promise<UserRecord | 'no_tenant' | 'no_user'> {
     await this.catchUp(USERS, minPosition);
     const projection = this.runner.projection<UsersProjection>(USERS);
-    const prefix = this.runner.prefix(USERS);
-    if (!projection.tenantExists(this.runner.db, prefix, tenantId)) return 'no_tenant';
-    return projection.get(this.runner.db, prefix, tenantId, userId) ?? 'no_user';
+    const prefix = await this.runner.prefix(USERS);
+    if (!(await projection.tenantExists(this.runner.db, prefix, tenantId))) return 'no_tenant';
+    return (await projection.get(this.runner.db, prefix, tenantId, userId)) ?? 'no_user';
   }
 
-  /** The realm index, once it has reached the position the look-up must reflect. */
-  async realm(minPosition?: number): Promise<RealmProjection> {
+  /** The realm's reads on its live tables, once it has reached the position the look-up must reflect. */
+  async realm(minPosition?: number): Promise<RealmReads> {
     await this.catchUp(REALM, minPosition);
-    this.runner.prefix(REALM); // follows a rebuild another process switched to (the index reloads)
-    return this.runner.projection<RealmProjection>(REALM);
+    const projection = this.runner.projection<RealmProjection>(REALM);
+    // The generation live now, following a rebuild another process or instance switched to.
+    const prefix = await this.runner.prefix(REALM);
+    const db = this.runner.db;
+    return {
+      lookup: (login) => projection.lookup(db, prefix, login),
+      tenantExists: (tenantId) => projection.tenantExists(db, prefix, tenantId),
+    };
   }
 }

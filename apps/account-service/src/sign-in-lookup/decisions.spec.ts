@@ -31,7 +31,7 @@ const personal = { accountId: 'acc-1', closed: false };
 
 const mailbox = workMailboxTarget(new URL('https://mail.example/owa/'));
 const route = (facts: RealmLookup, service: TargetService) =>
-  routeDecision(facts, service, (id) => id === HOME || id === OTHER, mailbox);
+  routeDecision(facts, service, async (id) => id === HOME || id === OTHER, mailbox);
 const consumer: TargetService = { kind: 'consumer' };
 const business = (tenantId: string): TargetService => ({ kind: 'business', tenantId });
 
@@ -202,7 +202,7 @@ describe('route', () => {
       { action: 'error', code: 'unknown_account', errorCode: 50034 },
     ],
   ];
-  it.each(rows)('%s', (_, facts, service, expected) => {
-    expect(route(facts, service)).toEqual(expected);
+  it.each(rows)('%s', async (_, facts, service, expected) => {
+    expect(await route(facts, service)).toEqual(expected);
   });
 });

@@ -1,4 +1,4 @@
-// The realm answer and the routing decision for a login, from what the realm index holds. The route
+// The realm answer and the routing decision for a login, from what the realm read model holds. The route
 // table mirrors the sign-in evaluation (libs/domain/src/sign-in/evaluate.ts) so that the screen
 // sends a person where POST /v1/sign-ins will then let them in, minus what only an attempt knows
 // (MFA performed or not). The article: "You can only sign in to the Microsoft service that your
@@ -103,12 +103,13 @@ const error = (code: SignInCode): RouteAnswer => {
  * | business | a member of another tenant (with or without personal)    | error unknown_account         |
  * | business | nothing                                                  | error unknown_account         |
  */
-export function routeDecision(
+export async function routeDecision(
   lookup: RealmLookup,
   service: TargetService,
-  tenantExists: (tenantId: string) => boolean,
+  // Asked only for a business service: the consumer route needs no query beyond the look-up.
+  tenantExists: (tenantId: string) => Promise<boolean>,
   workMailbox: (login: string) => string,
-): RouteAnswer {
+): Promise<RouteAnswer> {
   const { personal, member, guests } = usable(lookup);
 
   if (service.kind === 'consumer') {
@@ -118,7 +119,7 @@ export function routeDecision(
     return error('unknown_account');
   }
 
-  if (!tenantExists(service.tenantId)) return error('unknown_account');
+  if (!(await tenantExists(service.tenantId))) return error('unknown_account');
   if (member !== undefined && member.tenantId === service.tenantId) {
     return member.blocked ? error('account_blocked') : { action: 'sign_in' };
   }

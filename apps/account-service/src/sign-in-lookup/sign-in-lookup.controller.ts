@@ -1,6 +1,6 @@
 // Sign-in lookup (API.md): which realm a login belongs to, and where a sign-in screen must send it.
-// Answered from the realm projection's in-memory index only: a few Map reads per look-up, after the
-// read-your-writes wait every read makes.
+// Answered from the realm read model's live tables: one indexed query per look-up (and one more for
+// the tenant of a business route), after the read-your-writes wait every read makes.
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { parseUserPrincipalName, upnKey } from '#domain';
@@ -51,7 +51,7 @@ export class SignInLookupController {
   async realm(@Query() query: RealmQuery): Promise<RealmAnswer> {
     const login = loginKey(query.login);
     const realm = await this.readSide.realm(position(query.minPosition));
-    return realmAnswer(realm.lookup(login));
+    return realmAnswer(await realm.lookup(login));
   }
 
   @Get('route')
@@ -77,7 +77,7 @@ export class SignInLookupController {
     }
     const realm = await this.readSide.realm(position(query.minPosition));
     return routeDecision(
-      realm.lookup(login),
+      await realm.lookup(login),
       service,
       (tenantId) => realm.tenantExists(tenantId),
       this.workMailbox,

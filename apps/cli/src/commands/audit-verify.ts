@@ -1,23 +1,33 @@
 // `audit verify [--tenant <id> | --service] [--data-dir <dir>] [--json]`: walks the audit read
-// model's hash chains as stored in the data directory (read-only: a running service may keep
-// writing) and prints, per chain, that it holds or the first broken link.
+// model's hash chains where the service keeps them (the SQLite file in the data directory, or the
+// PostgreSQL schema the instances share) and prints, per chain, that it holds or the first broken
+// link. It only reads: a running service may keep writing.
 // Exit codes: 0 every chain verified, 1 a chain is broken (or the read model can't be read),
 // 2 wrong usage.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { SERVICE_CHAIN } from '#audit';
-import { AUDIT, AuditProjection, AuditRecords, auditTablePrefix, type ChainVerification } from '#projections';
+import {
+  AUDIT,
+  AuditProjection,
+  AuditRecords,
+  auditTablePrefix,
+  PostgresReadModelDatabase,
+  type ChainVerification,
+  type ReadModelDatabase,
+} from '#projections';
+import { openReadModelDatabase } from '../../../account-service/src/bootstrap.js';
 import { loadConfig, type AppConfig } from '../../../account-service/src/config/config.js';
 
 export const AUDIT_VERIFY_USAGE = `usage: npm run cli -- audit verify [--tenant <tenantId> | --service] [--data-dir <dir>] [--json]
     Verifies the audit hash chain of one tenant (--tenant), of the service chain (--service), or of
-    every chain, as stored in the read model of DATA_DIR, and names each chain's first broken link.
+    every chain, as stored in the read models the service keeps (DATA_DIR's read-models.db, or with
+    EVENT_STORE=postgres the PostgreSQL schema DATABASE_SCHEMA), and names each chain's first broken link.
     exit codes: 0 every chain verified, 1 a chain is broken or the read model can't be read, 2 wrong usage`;
 
 export interface AuditVerifyIo {
-  /** Default: process.env (DATA_DIR, EVENT_STORE as for the service). */
+  /** Default: process.env (DATA_DIR, EVENT_STORE, DATABASE_URL, DATABASE_SCHEMA as for the service). */
   readonly env?: NodeJS.ProcessEnv;
   readonly stdout?: (line: string) => void;
   readonly stderr?: (line: string) => void;
@@ -33,43 +43,88 @@ export function formatVerification(v: ChainVerification): string {
   return `${label(v.tenantId)}: BROKEN at sequence ${v.firstBrokenSequence ?? '?'} (${v.reason ?? 'unknown'}${record}); ${v.checked} record${v.checked === 1 ? '' : 's'} verified before it`;
 }
 
-/** The SQLite file that holds the read models, as bootstrap's openStorage places it. */
-export function readModelFile(config: AppConfig): string {
+/**
+ * The SQLite file that holds the read models, as bootstrap's openReadModelDatabase places it;
+ * undefined where they live in PostgreSQL.
+ */
+export function readModelFile(config: AppConfig): string | undefined {
   if (config.eventStore === 'memory')
     throw new Failure(
       'EVENT_STORE=memory keeps nothing between processes: point DATA_DIR at a durable store',
     );
-  return path.join(config.dataDir, config.eventStore === 'postgres' ? 'read-models.db' : 'events.db');
+  if (config.eventStore === 'postgres') return undefined;
+  // A file of their own beside the events (EVENT_STORE=sqlite) or the instance's (eventstoredb).
+  return path.join(config.dataDir, 'read-models.db');
 }
 
-function openAuditTables(file: string): { db: Database.Database; records: AuditRecords } {
-  if (!fs.existsSync(file)) throw new Failure(`${file} does not exist: no read models here`);
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+/**
+ * Whether a statement failed because its table is not there: how "never built" looks on either
+ * database (SQLite: "no such table"; PostgreSQL: undefined_table).
+ */
+function isMissingTable(error: unknown): boolean {
+  if (error instanceof Error && 'code' in error && error.code === '42P01') return true;
+  return error instanceof Error && /no such table|relation "[^"]*" does not exist/i.test(error.message);
+}
+
+interface AuditState {
+  readonly version: number;
+  readonly generation: number;
+}
+
+/** The audit projection's checkpoint row; undefined when the state table or the row is missing. */
+async function auditState(db: ReadModelDatabase): Promise<AuditState | undefined> {
   try {
-    const hasState = db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'read_model_state'")
-      .get();
-    const row = hasState
-      ? (db.prepare('SELECT version, generation FROM read_model_state WHERE name = ?').get(AUDIT) as
-          { version: number; generation: number } | undefined)
-      : undefined;
+    return await db.get<AuditState>('SELECT version, generation FROM read_model_state WHERE name = ?', [
+      AUDIT,
+    ]);
+  } catch (error) {
+    if (isMissingTable(error)) return undefined;
+    throw error;
+  }
+}
+
+async function tableExists(db: ReadModelDatabase, table: string): Promise<boolean> {
+  try {
+    await db.get(`SELECT 1 AS present FROM ${table} LIMIT 1`);
+    return true;
+  } catch (error) {
+    if (isMissingTable(error)) return false;
+    throw error;
+  }
+}
+
+async function openAuditTables(config: AppConfig): Promise<{ db: ReadModelDatabase; records: AuditRecords }> {
+  const file = readModelFile(config);
+  // Checked first: opening a file that isn't there would create an empty one in the wrong place.
+  if (file !== undefined && !fs.existsSync(file))
+    throw new Failure(`${file} does not exist: no read models here`);
+  const db = await openReadModelDatabase(config);
+  try {
+    const where =
+      db instanceof PostgresReadModelDatabase ? `PostgreSQL schema ${db.schema}` : (file ?? 'the database');
+    const row = await auditState(db);
     if (!row)
-      throw new Failure(`the audit read model has never been built in ${file}: start the service once`);
-    const version = new AuditProjection().version;
+      throw new Failure(`the audit read model has never been built in ${where}: start the service once`);
+    const { version } = new AuditProjection();
     if (row.version !== version) {
       throw new Failure(
-        `the audit read model in ${file} is at version ${row.version}, this build has ${version}: run rebuild ${AUDIT}`,
+        `the audit read model in ${where} is at version ${row.version}, this build has ${version}: run rebuild ${AUDIT}`,
       );
     }
     const prefix = auditTablePrefix(row.generation);
-    const tables = db
-      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)")
-      .pluck()
-      .get(`${prefix}records`, `${prefix}chain_heads`) as number;
-    if (tables !== 2) throw new Failure(`the audit tables ${prefix}* are missing from ${file}`);
-    return { db, records: new AuditRecords({ db, prefix: () => prefix }) };
+    for (const table of ['records', 'chain_heads']) {
+      if (!(await tableExists(db, `${prefix}${table}`)))
+        throw new Failure(`the audit tables ${prefix}* are missing from ${where}`);
+    }
+    // Each read asks which generation is live: a rebuild the service finishes meanwhile is followed
+    // (verify starts the chain again on the new tables), as long as it is this build's version.
+    const live = async (): Promise<string> => {
+      const now = await auditState(db);
+      return auditTablePrefix(now !== undefined && now.version === version ? now.generation : row.generation);
+    };
+    return { db, records: new AuditRecords({ db, prefix: live }) };
   } catch (error) {
-    db.close();
+    await db.close();
     throw error;
   }
 }
@@ -106,17 +161,17 @@ export async function auditVerify(args: readonly string[], io: AuditVerifyIo = {
     return 2;
   }
   const env = io.env ?? process.env;
-  let opened: { db: Database.Database; records: AuditRecords } | undefined;
+  let opened: { db: ReadModelDatabase; records: AuditRecords } | undefined;
   try {
     const config = loadConfig(values['data-dir'] ? { ...env, DATA_DIR: values['data-dir'] } : env);
-    opened = openAuditTables(readModelFile(config));
+    opened = await openAuditTables(config);
     const { records } = opened;
     const chains =
       values.tenant !== undefined
         ? [values.tenant.toLowerCase()]
         : values.service
           ? [SERVICE_CHAIN]
-          : records.chains();
+          : await records.chains();
     if (chains.length === 0) err('the audit read model holds no records yet');
     const results: ChainVerification[] = [];
     for (const chain of chains) {
@@ -133,6 +188,6 @@ export async function auditVerify(args: readonly string[], io: AuditVerifyIo = {
     err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
-    opened?.db.close();
+    await opened?.db.close();
   }
 }

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore, type NewEvent, type RecordedEvent } from '#event-store';
-import { ReadModelRunner, type ReadModelProjection } from '#projections';
+import { ReadModelRunner, type ReadModelProjection, SqliteReadModelDatabase } from '#projections';
 import { loadConfig } from '../../../account-service/src/config/config.js';
 import { CliError } from '../errors.js';
 import { digestProjections } from './digest.js';
@@ -42,38 +42,45 @@ const counting = (): ReadModelProjection => ({
   name: 'counting',
   version: 1,
   tables: ['types', 'streams'],
-  setup(db, prefix) {
-    db.exec(`CREATE TABLE ${prefix}types (type TEXT PRIMARY KEY, n INTEGER NOT NULL) STRICT`);
-    db.exec(`CREATE TABLE ${prefix}streams (stream_id TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT`);
+  async setup(tx, prefix, { int, text, tableOptions }) {
+    await tx.exec(`CREATE TABLE ${prefix}types (type ${text} PRIMARY KEY, n ${int} NOT NULL)${tableOptions}`);
+    await tx.exec(
+      `CREATE TABLE ${prefix}streams (stream_id ${text} PRIMARY KEY, version ${int} NOT NULL)${tableOptions}`,
+    );
   },
-  apply(e: RecordedEvent, db, prefix) {
-    db.prepare(
-      `INSERT INTO ${prefix}types (type, n) VALUES (?, 1) ON CONFLICT(type) DO UPDATE SET n = n + 1`,
-    ).run(e.type);
-    const row = db.prepare(`SELECT version FROM ${prefix}streams WHERE stream_id = ?`).get(e.streamId) as
-      { version: number } | undefined;
+  async apply(e: RecordedEvent, tx, prefix) {
+    await tx.run(
+      `INSERT INTO ${prefix}types (type, n) VALUES (?, 1) ON CONFLICT(type) DO UPDATE SET n = ${prefix}types.n + 1`,
+      [e.type],
+    );
+    const row = await tx.get<{ version: number }>(
+      `SELECT version FROM ${prefix}streams WHERE stream_id = ?`,
+      [e.streamId],
+    );
     if ((row?.version ?? -1) + 1 !== e.streamVersion) throw new Error(`gap in ${e.streamId}`);
-    db.prepare(
+    await tx.run(
       `INSERT INTO ${prefix}streams (stream_id, version) VALUES (?, ?)
        ON CONFLICT(stream_id) DO UPDATE SET version = excluded.version`,
-    ).run(e.streamId, e.streamVersion);
+      [e.streamId, e.streamVersion],
+    );
   },
 });
 
-/** A store and a runner on one file, opened the way the service opens them. */
-function open(file: string) {
+/** A store and a runner on one data directory's files, opened the way the service opens them. */
+async function open(file: string) {
   const store = new SqliteEventStore(file);
-  const db = new Database(file, { timeout: 5000 });
-  db.pragma('journal_mode = WAL');
+  const connection = new Database(`${file}.read-models`, { timeout: 5000 });
+  connection.pragma('journal_mode = WAL');
+  const db = new SqliteReadModelDatabase(connection);
   const runner = new ReadModelRunner(store, db, { batchSize: 50 });
-  runner.register(counting());
+  await runner.register(counting());
   return {
     store,
     runner,
     async close() {
       await runner.stop();
       await store.close();
-      db.close();
+      await db.close();
     },
   };
 }
@@ -107,7 +114,7 @@ async function exported(store: SqliteEventStore): Promise<string> {
 
 describe('export-events', () => {
   it('writes one RecordedEvent per line, in global order, page by page, from --after', async () => {
-    const side = open(path.join(tempDir(), 'events.db'));
+    const side = await open(path.join(tempDir(), 'events.db'));
     await appendHistory(side.store, 3, 5);
     const lines = (await exported(side.store))
       .trim()
@@ -132,13 +139,13 @@ describe('replay', () => {
   };
 
   it('gives back the same log (ids, streams, versions, envelopes) and the same read models', async () => {
-    const source = open(path.join(tempDir(), 'events.db'));
+    const source = await open(path.join(tempDir(), 'events.db'));
     await appendHistory(source.store, 4, 6);
     const text = await exported(source.store);
     const file = writeLog(text.trim().split('\n'));
     const [original] = await rebuildProjections(source, ['counting']);
 
-    const target = open(path.join(tempDir(), 'events.db'));
+    const target = await open(path.join(tempDir(), 'events.db'));
     const loaded = await loadEvents(target.store, readEventLog(file), { batchSize: 5 });
     expect(loaded).toBe(24);
     expect(await exported(target.store)).toBe(text);
@@ -155,7 +162,7 @@ describe('replay', () => {
       { ...event('B'), streamId: 'y', streamVersion: 0, globalPosition: 20 },
       { ...event('C'), streamId: 'x', streamVersion: 1, globalPosition: 30 },
     ].map((e) => JSON.stringify(e));
-    const target = open(path.join(tempDir(), 'events.db'));
+    const target = await open(path.join(tempDir(), 'events.db'));
     await loadEvents(target.store, readEventLog(writeLog(lines)));
     const all = await target.store.readAll(0, 10);
     expect(all.map((e) => [e.globalPosition, e.streamId, e.streamVersion, e.type])).toEqual([
@@ -193,7 +200,7 @@ describe('replay', () => {
       [[JSON.stringify({ ...a, data: [] })], /line 1: data must be an object/],
     ];
     for (const [lines, message] of cases) {
-      const target = open(path.join(tempDir(), 'events.db'));
+      const target = await open(path.join(tempDir(), 'events.db'));
       await expect(loadEvents(target.store, readEventLog(writeLog(lines)), { batchSize: 2 })).rejects.toThrow(
         message,
       );
@@ -205,7 +212,7 @@ describe('replay', () => {
     const a = { ...event('A'), streamId: 'x', streamVersion: 0 };
     const b = { ...event('B'), streamId: 'y', streamVersion: 0 };
     const file = writeLog([a, b, { ...a, streamId: 'z' }].map((e) => JSON.stringify(e)));
-    const target = open(path.join(tempDir(), 'events.db'));
+    const target = await open(path.join(tempDir(), 'events.db'));
     await expect(loadEvents(target.store, readEventLog(file), { batchSize: 2 })).rejects.toThrow(
       /line 3: .*duplicate eventId/,
     );
@@ -237,7 +244,7 @@ describe('replay', () => {
 
 describe('rebuild and digest', () => {
   it('rebuilds beside the live generation, reports events and a digest equal to the live one', async () => {
-    const side = open(path.join(tempDir(), 'events.db'));
+    const side = await open(path.join(tempDir(), 'events.db'));
     await appendHistory(side.store, 5, 10);
     side.runner.start();
     await side.runner.waitFor('counting', 50, 5000);
@@ -259,12 +266,12 @@ describe('rebuild and digest', () => {
   // connection and runner on the same file) builds the next generation and switches to it.
   it('leaves a service running on the same file serving and following the log', async () => {
     const file = path.join(tempDir(), 'events.db');
-    const service = open(file);
+    const service = await open(file);
     await appendHistory(service.store, 3, 10);
     service.runner.start();
     await service.runner.waitFor('counting', 30, 5000);
 
-    const cli = open(file);
+    const cli = await open(file);
     await rebuildProjections(cli, ['counting']);
     await cli.close();
 
@@ -273,10 +280,10 @@ describe('rebuild and digest', () => {
     expect(service.runner.status()[0]).toMatchObject({ state: 'live', position: 40 });
     const log = path.join(tempDir(), 'log.ndjson');
     fs.writeFileSync(log, await exported(service.store));
-    const fresh = open(path.join(tempDir(), 'copy.db'));
+    const fresh = await open(path.join(tempDir(), 'copy.db'));
     await loadEvents(fresh.store, readEventLog(log));
     const [rebuilt] = await rebuildProjections(fresh, ['counting']);
-    expect(service.runner.digest('counting')).toBe(rebuilt?.digest);
+    expect(await service.runner.digest('counting')).toBe(rebuilt?.digest);
     await fresh.close();
     await service.close();
   });

@@ -1,5 +1,5 @@
 // `digest [name|all]`: the digest of each live read-model generation and the position it reflects,
-// read in one snapshot, so that two stores (or a live model and a fresh rebuild) can be compared.
+// each read in one snapshot, so that two stores (or a live model and a fresh rebuild) can be compared.
 import type { ReadSide } from './read-side.js';
 
 export interface DigestResult {
@@ -14,20 +14,11 @@ export async function digestProjections(
   readSide: Pick<ReadSide, 'runner'>,
   names: readonly string[],
 ): Promise<DigestResult[]> {
-  const { runner } = readSide;
-  const state = runner.db.prepare('SELECT generation, position FROM read_model_state WHERE name = ?');
-  // One read transaction: a service appending and projecting meanwhile can't tear the snapshot.
-  return runner.db.transaction(() =>
-    names.map((name) => {
-      const row = state.get(name) as { generation: number; position: number } | undefined;
-      return {
-        name,
-        digest: runner.digest(name),
-        position: row?.position ?? 0,
-        generation: row?.generation ?? 0,
-      };
-    }),
-  )();
+  const results: DigestResult[] = [];
+  // Each digest and its position come from one snapshot: a service appending and projecting
+  // meanwhile can't tear it.
+  for (const name of names) results.push({ name, ...(await readSide.runner.digestAt(name)) });
+  return results;
 }
 
 export function formatDigestResult(result: DigestResult, head: number): string {

@@ -1,8 +1,7 @@
 // Opens the event store and the read-model database exactly as the service does (same files, same
 // pragmas, same projections), without starting the app: what the operator commands work on.
-import type Database from 'better-sqlite3';
 import type { EventStore } from '#event-store';
-import { ReadModelRunner } from '#projections';
+import { type ReadModelDatabase, ReadModelRunner } from '#projections';
 import { openStorage } from '../../../account-service/src/bootstrap.js';
 import type { AppConfig } from '../../../account-service/src/config/config.js';
 import { readModelProjections } from '../../../account-service/src/read-side/registry.js';
@@ -30,43 +29,50 @@ export async function openReadSide(
     );
   }
   const storage = await openStorage(config);
+  // No coordination: the CLI never runs the loop, so it takes no lease; its rebuild switches
+  // generations under the same row locks the instances use.
   const runner = new ReadModelRunner(storage.store, storage.readModels);
   const names: string[] = [];
+  const close = async () => {
+    await storage.coordination.close();
+    await storage.store.close();
+    await storage.readModels.close();
+  };
   try {
     const projections = readModelProjections();
     // Registering a projection that is missing or at another version sets up a fresh generation
     // (and drops the old one): fine for rebuild and replay, not for a command that only reads.
-    if (options.requireBuilt) assertBuilt(storage.readModels, projections);
+    if (options.requireBuilt) await assertBuilt(storage.readModels, projections);
     for (const projection of projections) {
-      runner.register(projection);
+      await runner.register(projection);
       names.push(projection.name);
     }
   } catch (error) {
-    await storage.store.close();
-    storage.readModels.close();
+    await close();
     throw error;
   }
-  return {
-    store: storage.store,
-    runner,
-    names,
-    async close() {
-      await storage.store.close();
-      storage.readModels.close();
-    },
-  };
+  return { store: storage.store, runner, names, close };
 }
 
-function assertBuilt(
-  db: Database.Database,
+/** The rows of read_model_state, or none when the table doesn't exist yet (never built). */
+export async function readModelStates(
+  db: ReadModelDatabase,
+): Promise<Array<{ name: string; version: number; generation: number; position: number }>> {
+  try {
+    return await db.all('SELECT name, version, generation, position FROM read_model_state');
+  } catch (error) {
+    // SQLite: "no such table"; PostgreSQL: undefined_table (42P01).
+    const message = error instanceof Error ? error.message : '';
+    if (/no such table/.test(message) || (error as { code?: string }).code === '42P01') return [];
+    throw error;
+  }
+}
+
+async function assertBuilt(
+  db: ReadModelDatabase,
   projections: readonly { readonly name: string; readonly version: number }[],
-): void {
-  const hasState = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'read_model_state'")
-    .get();
-  const rows = hasState
-    ? (db.prepare('SELECT name, version FROM read_model_state').all() as { name: string; version: number }[])
-    : [];
+): Promise<void> {
+  const rows = await readModelStates(db);
   for (const { name, version } of projections) {
     const row = rows.find((r) => r.name === name);
     if (!row)

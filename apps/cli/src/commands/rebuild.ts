@@ -27,9 +27,9 @@ export interface RebuildOptions {
   readonly onResult?: (result: RebuildResult) => void;
 }
 
-function digestOf(readSide: Pick<ReadSide, 'runner'>, name: string): string {
+async function digestOf(readSide: Pick<ReadSide, 'runner'>, name: string): Promise<string> {
   try {
-    return readSide.runner.digest(name);
+    return await readSide.runner.digest(name);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new CliError(`${name} was rebuilt and is live, but its digest failed: ${reason}`);
@@ -59,7 +59,7 @@ export async function rebuildProjections(
       events: position,
       seconds,
       eventsPerSecond: seconds > 0 ? position / seconds : 0,
-      ...(options.digest === false ? {} : { digest: digestOf(readSide, name) }),
+      ...(options.digest === false ? {} : { digest: await digestOf(readSide, name) }),
     };
     results.push(result);
     options.onResult?.(result);

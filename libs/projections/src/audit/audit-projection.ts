@@ -16,7 +16,10 @@
 // Reading back (AuditRecords below): a record is the stored JSON with the chain, sequence, cursor,
 // previousHash and hash COLUMNS laid over it, so an edit of the JSON or of any column changes what
 // `verifyChain` hashes and is seen at that record.
-import type Database from 'better-sqlite3';
+//
+// Where the tables live: SQLite (the embedded default) or PostgreSQL shared by several instances,
+// through one asynchronous SQL surface. Nothing here keeps state derived from the tables in
+// memory: with PostgreSQL, another instance may be the one applying events.
 import {
   ACTIVITIES,
   canonicalJson,
@@ -30,7 +33,8 @@ import {
   type ChainState,
 } from '#audit';
 import type { RecordedEvent } from '#event-store';
-import type { ReadModelProjection, ReadModelRunner } from '../read-models.js';
+import { readModelPrefix, type ReadModelProjection, type ReadModelRunner } from '../read-models.js';
+import type { SqlDdl, SqlSession, SqlValue } from '../sql.js';
 
 /** The projection's name: its checkpoint key and table stem. */
 export const AUDIT = 'audit';
@@ -40,9 +44,9 @@ export const AUDIT_SCHEMA_VERSION = 1;
 
 /**
  * The live tables' prefix for a generation: the runner's naming (`rm_<name>_g<generation>_`), for
- * readers that open the file without a runner (the CLI opens it read-only).
+ * readers that open the database without a runner (the CLI).
  */
-export const auditTablePrefix = (generation: number): string => `rm_${AUDIT}_g${generation}_`;
+export const auditTablePrefix = (generation: number): string => readModelPrefix(AUDIT, generation);
 
 export type Upcast = (event: RecordedEvent) => RecordedEvent;
 
@@ -57,98 +61,80 @@ const refuseOtherVersions: Upcast = (event) => {
 const isAudited = (type: string): boolean =>
   !INTERNAL_EVENT_TYPES.has(type) && Object.hasOwn(ACTIVITIES, type);
 
+/** The statements `apply` runs, per table prefix. */
 interface Statements {
-  readonly head: Database.Statement<[string], { sequence: number; hash: string }>;
-  readonly insert: Database.Statement<
-    [string, number, number, string, string, string, string, string, string, string]
-  >;
-  readonly saveHead: Database.Statement<[string, number, string]>;
+  readonly head: string;
+  readonly insert: string;
+  readonly saveHead: string;
 }
 
-/** Prepared statements per database and prefix (the live generation and a rebuild's next one). */
-class PerPrefix<S> {
-  private readonly byDb = new WeakMap<Database.Database, Map<string, S>>();
-
-  constructor(private readonly make: (db: Database.Database, prefix: string) => S) {}
-
-  for(db: Database.Database, prefix: string): S {
-    let byPrefix = this.byDb.get(db);
-    if (byPrefix === undefined) {
-      byPrefix = new Map();
-      this.byDb.set(db, byPrefix);
-    }
-    let value = byPrefix.get(prefix);
-    if (value === undefined) {
-      value = this.make(db, prefix);
-      byPrefix.set(prefix, value);
-      // Old generations' statements are forgotten (their tables are gone).
-      while (byPrefix.size > 3) byPrefix.delete(byPrefix.keys().next().value as string);
-    }
-    return value;
-  }
-}
+const statementsFor = (p: string): Statements => ({
+  head: `SELECT sequence, hash FROM ${p}chain_heads WHERE chain = ?`,
+  insert: `INSERT INTO ${p}records (chain, sequence, position, id, record_type, category, activity_at, json, hash, previous_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  saveHead: `INSERT INTO ${p}chain_heads (chain, sequence, hash) VALUES (?, ?, ?)
+       ON CONFLICT (chain) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash`,
+});
 
 export class AuditProjection implements ReadModelProjection {
   readonly name = AUDIT;
+  // Unchanged by the move to the asynchronous surface: the rows are the same bytes, and on SQLite the
+  // tables are defined exactly as before (same columns, types and options).
   readonly version = 1;
   readonly tables = ['records', 'chain_heads'] as const;
 
-  private readonly statements = new PerPrefix<Statements>((db, p) => ({
-    head: db.prepare(`SELECT sequence, hash FROM ${p}chain_heads WHERE chain = ?`),
-    insert: db.prepare(
-      `INSERT INTO ${p}records (chain, sequence, position, id, record_type, category, activity_at, json, hash, previous_hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    saveHead: db.prepare(
-      `INSERT INTO ${p}chain_heads (chain, sequence, hash) VALUES (?, ?, ?)
-       ON CONFLICT (chain) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash`,
-    ),
-  }));
-
-  private readonly listeners = new Set<() => void>();
+  /** SQL text per prefix (the live generation and a rebuild's next one): built once, not per event. */
+  private readonly statements = new Map<string, Statements>();
+  private readonly listeners = new Set<(position: number) => void>();
   private readonly upcast: Upcast;
 
   constructor(options: { readonly upcast?: Upcast } = {}) {
     this.upcast = options.upcast ?? refuseOtherVersions;
   }
 
-  setup(db: Database.Database, p: string): void {
-    db.exec(`
+  async setup(tx: SqlSession, p: string, ddl: SqlDdl): Promise<void> {
+    const { int, text, tableOptions } = ddl;
+    // SQLite keeps the records clustered by (chain, sequence), as verification walks them; PostgreSQL
+    // has no such option (its primary key is an index beside the heap).
+    const clustered = tx.dialect === 'sqlite' ? ', WITHOUT ROWID' : '';
+    // Index names are per schema on PostgreSQL: the prefix keeps generations apart.
+    await tx.exec(`
       CREATE TABLE ${p}records (
-        chain TEXT NOT NULL,
-        sequence INTEGER NOT NULL,
-        position INTEGER NOT NULL,
-        id TEXT NOT NULL,
-        record_type TEXT NOT NULL,
-        category TEXT NOT NULL,
-        activity_at TEXT NOT NULL,
-        json TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        previous_hash TEXT NOT NULL,
+        chain ${text} NOT NULL,
+        sequence ${int} NOT NULL,
+        position ${int} NOT NULL,
+        id ${text} NOT NULL,
+        record_type ${text} NOT NULL,
+        category ${text} NOT NULL,
+        activity_at ${text} NOT NULL,
+        json ${text} NOT NULL,
+        hash ${text} NOT NULL,
+        previous_hash ${text} NOT NULL,
         PRIMARY KEY (chain, sequence),
         UNIQUE (position, id)
-      ) STRICT, WITHOUT ROWID;
+      )${tableOptions}${clustered};
       CREATE INDEX ${p}records_by_chain_position ON ${p}records (chain, position);
       CREATE TABLE ${p}chain_heads (
-        chain TEXT PRIMARY KEY,
-        sequence INTEGER NOT NULL,
-        hash TEXT NOT NULL
-      ) STRICT;
+        chain ${text} PRIMARY KEY,
+        sequence ${int} NOT NULL,
+        hash ${text} NOT NULL
+      )${tableOptions};
     `);
   }
 
-  apply(recorded: RecordedEvent, db: Database.Database, prefix: string): void {
+  async apply(recorded: RecordedEvent, tx: SqlSession, prefix: string): Promise<void> {
     // Bookkeeping and unknown types are skipped before the schema check: a newer writer's
     // internal event must not stop the audit feed.
     if (!isAudited(recorded.type)) return;
     const draft = toAuditRecordDraft(this.upcast(recorded));
     if (draft === undefined) return;
-    const s = this.statements.for(db, prefix);
-    const head = s.head.get(draft.tenantId);
+    const s = this.statementsFor(prefix);
+    // Read in the batch's transaction: the head the previous event of this batch saved.
+    const head = await tx.get<{ sequence: number; hash: string }>(s.head, [draft.tenantId]);
     const state: ChainState = head ? { sequence: head.sequence, lastHash: head.hash } : EMPTY_CHAIN;
     const record = appendToChain(draft, state);
     const { hash, ...hashed } = record;
-    s.insert.run(
+    await tx.run(s.insert, [
       record.tenantId,
       record.sequence,
       record.globalPosition,
@@ -159,27 +145,30 @@ export class AuditProjection implements ReadModelProjection {
       canonicalJson(hashed),
       hash,
       record.previousHash,
-    );
-    s.saveHead.run(record.tenantId, record.sequence, hash);
+    ]);
+    await tx.run(s.saveHead, [record.tenantId, record.sequence, hash]);
   }
 
-  afterCommit(): void {
-    this.notify();
+  /** The runner's word that the live position moved (a commit here or another instance's). */
+  changed(position: number): void {
+    for (const listener of [...this.listeners]) listener(position);
   }
 
-  activated(): void {
-    // A rebuild switched generations: whoever waits re-reads the (new) live tables.
-    this.notify();
-  }
-
-  /** Called after every committed batch and every switch; returns the unsubscribe function. */
-  onChange(listener: () => void): () => void {
+  /** Called whenever the runner reports a change; returns the unsubscribe function. */
+  onChange(listener: (position: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
+  private statementsFor(prefix: string): Statements {
+    let s = this.statements.get(prefix);
+    if (s === undefined) {
+      s = statementsFor(prefix);
+      // Old generations' SQL is forgotten (their tables are gone).
+      if (this.statements.size >= 3) this.statements.delete(this.statements.keys().next().value as string);
+      this.statements.set(prefix, s);
+    }
+    return s;
   }
 }
 
@@ -187,8 +176,9 @@ export class AuditProjection implements ReadModelProjection {
 
 /** Where the audit tables are: a database and the live prefix, asked for at each query. */
 export interface AuditTables {
-  readonly db: Database.Database;
-  prefix(): string;
+  readonly db: Pick<SqlSession, 'get' | 'all'>;
+  /** The live generation's prefix (the runner's is asynchronous: it may read the state row). */
+  prefix(): string | Promise<string>;
 }
 
 export interface AuditRecordsQuery {
@@ -259,14 +249,31 @@ export function normaliseInstant(value: string): string | undefined {
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
+ * How often waiters look at the head without being told: with several instances on PostgreSQL the
+ * commit that adds a record may be another process's, which no local hook hears of.
+ */
+export const AUDIT_HEAD_POLL_MS = 250;
+
+interface Waiter {
+  readonly cursor: number;
+  readonly done: () => void;
+}
+
+/**
  * Queries over the live audit tables: the feed in global order, chain heads, and chain
  * verification. Implements the app's AuditFeed. Reads ask for the live prefix at each call, so a
  * rebuild's switch is followed.
  */
 export class AuditRecords {
+  /** Open `waitForMore` calls: one head query per wake-up serves them all. */
+  private readonly waiters = new Set<Waiter>();
+  private watching: { readonly timer: NodeJS.Timeout; readonly unsubscribe: () => void } | undefined;
+  private checking = false;
+  private checkAgain = false;
+
   constructor(
     private readonly tables: AuditTables,
-    /** Wakes `waitForMore`; without it waits poll. */
+    /** Wakes `waitForMore` at once on a local commit; the head is polled as well regardless. */
     private readonly changes?: Pick<AuditProjection, 'onChange'>,
   ) {}
 
@@ -280,14 +287,9 @@ export class AuditRecords {
 
   /** Records in global order. */
   async after(query: AuditRecordsQuery): Promise<AuditRecord[]> {
-    return this.page(query);
-  }
-
-  /** The same, synchronously (one SQLite read). */
-  page(query: AuditRecordsQuery): AuditRecord[] {
     if (query.tenantIds !== undefined && query.tenantIds.length === 0) return [];
     const where = ['position > ?'];
-    const params: unknown[] = [query.after];
+    const params: SqlValue[] = [query.after];
     if (query.until !== undefined) {
       where.push('position <= ?');
       params.push(query.until);
@@ -295,10 +297,11 @@ export class AuditRecords {
     if (query.tenantIds !== undefined) {
       if (query.tenantIds.length === 1) {
         where.push('chain = ?');
-        params.push(query.tenantIds[0]);
+        params.push(query.tenantIds[0] ?? '');
       } else {
-        where.push('chain IN (SELECT value FROM json_each(?))');
-        params.push(JSON.stringify(query.tenantIds));
+        // One placeholder per chain: the SQL both databases read alike (no json_each on PostgreSQL).
+        where.push(`chain IN (${query.tenantIds.map(() => '?').join(', ')})`);
+        params.push(...query.tenantIds);
       }
     }
     if (query.category !== undefined) {
@@ -316,9 +319,9 @@ export class AuditRecords {
       params.push(instant);
     }
     params.push(Math.max(0, Math.floor(query.limit)));
-    const sql = `SELECT chain, sequence, position, json, hash, previous_hash FROM ${this.tables.prefix()}records
+    const sql = `SELECT chain, sequence, position, json, hash, previous_hash FROM ${await this.prefix()}records
       WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`;
-    const rows = this.tables.db.prepare(sql).all(...params) as RecordRow[];
+    const rows = await this.tables.db.all<RecordRow>(sql, params);
     return rows.map((row) => {
       const record = recordOf(row);
       // Only an edit behind the service's back makes a row unreadable: say which, skip nothing.
@@ -330,56 +333,50 @@ export class AuditRecords {
 
   /** The global cursor of the last record (0 if none). */
   async head(): Promise<number> {
-    return this.headSync();
-  }
-
-  headSync(): number {
-    const value = this.tables.db
-      .prepare(`SELECT max(position) FROM ${this.tables.prefix()}records`)
-      .pluck()
-      .get() as number | null;
-    return value ?? 0;
+    // max() of no rows is NULL on both databases; (position, id) is indexed, so this is one probe.
+    const row = await this.tables.db.get<{ head: number | null }>(
+      `SELECT max(position) AS head FROM ${await this.prefix()}records`,
+    );
+    return row?.head ?? 0;
   }
 
   /**
    * Resolves when a record with a cursor greater than `cursor` exists, after `timeoutMs`, or when
-   * `signal` aborts; never rejects.
+   * `signal` aborts; never rejects. Woken by the projection's change hook (a commit here) and by a
+   * poll of the head (a commit by another instance).
    */
   waitForMore(cursor: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted || this.headSync() > cursor) return Promise.resolve();
+    if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      let unsubscribe: () => void = () => undefined;
-      let poll: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        unsubscribe();
-        signal?.removeEventListener('abort', done);
-        resolve();
+      let finished = false;
+      const waiter: Waiter = {
+        cursor,
+        done: () => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', waiter.done);
+          this.waiters.delete(waiter);
+          if (this.waiters.size === 0) this.unwatch();
+          resolve();
+        },
       };
-      const check = () => {
-        try {
-          if (this.headSync() > cursor) done();
-        } catch {
-          // Tables switching under us: the next change says more.
-        }
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done, { once: true });
-      if (this.changes) unsubscribe = this.changes.onChange(check);
-      else poll = setInterval(check, 250);
+      const timer = setTimeout(waiter.done, timeoutMs);
+      signal?.addEventListener('abort', waiter.done, { once: true });
+      this.waiters.add(waiter);
+      this.watch();
+      // The first look at once: the record may be there already.
+      void this.check();
     });
   }
 
   /** Every chain key with records or a head ('' = the service chain), sorted. */
-  chains(): string[] {
-    const p = this.tables.prefix();
-    return this.tables.db
-      .prepare(
-        `SELECT chain FROM ${p}chain_heads UNION SELECT DISTINCT chain FROM ${p}records ORDER BY chain`,
-      )
-      .pluck()
-      .all() as string[];
+  async chains(): Promise<string[]> {
+    const p = await this.prefix();
+    const rows = await this.tables.db.all<{ chain: string }>(
+      `SELECT chain FROM ${p}chain_heads UNION SELECT DISTINCT chain FROM ${p}records ORDER BY chain`,
+    );
+    return rows.map((row) => row.chain);
   }
 
   /**
@@ -390,27 +387,74 @@ export class AuditRecords {
    */
   async verify(tenantId: string, options: { readonly pageSize?: number } = {}): Promise<ChainVerification> {
     for (let attempt = 0; ; attempt++) {
-      const prefix = this.tables.prefix();
+      const prefix = await this.prefix();
       try {
         return await this.verifyIn(prefix, tenantId, options.pageSize ?? 1000);
       } catch (error) {
         // A rebuild switched generations and dropped the tables we were reading: start again on
         // the new ones.
-        if (attempt < 3 && this.tables.prefix() !== prefix) continue;
+        const now = await this.prefix().catch(() => prefix);
+        if (attempt < 3 && now !== prefix) continue;
         throw error;
       }
     }
   }
 
+  /** The live prefix; a synchronous throw of `tables.prefix` becomes a rejection. */
+  private async prefix(): Promise<string> {
+    return this.tables.prefix();
+  }
+
+  private watch(): void {
+    if (this.watching !== undefined) return;
+    const timer = setInterval(() => void this.check(), AUDIT_HEAD_POLL_MS);
+    // The waiters' own timeouts keep the process alive as long as it matters.
+    timer.unref();
+    const unsubscribe = this.changes?.onChange(() => void this.check()) ?? (() => undefined);
+    this.watching = { timer, unsubscribe };
+  }
+
+  private unwatch(): void {
+    if (this.watching === undefined) return;
+    clearInterval(this.watching.timer);
+    this.watching.unsubscribe();
+    this.watching = undefined;
+  }
+
+  /** Reads the head once and releases every waiter below it; calls during a read ask for another. */
+  private async check(): Promise<void> {
+    if (this.checking) {
+      this.checkAgain = true;
+      return;
+    }
+    this.checking = true;
+    try {
+      do {
+        this.checkAgain = false;
+        if (this.waiters.size === 0) return;
+        let head: number;
+        try {
+          head = await this.head();
+        } catch {
+          // Tables switching under us (a rebuild): the next poll or change looks again.
+          return;
+        }
+        for (const waiter of [...this.waiters]) if (head > waiter.cursor) waiter.done();
+      } while (this.checkAgain);
+    } finally {
+      this.checking = false;
+    }
+  }
+
   private async verifyIn(prefix: string, tenantId: string, pageSize: number): Promise<ChainVerification> {
     const { db } = this.tables;
-    const headRow = db
-      .prepare(`SELECT sequence, hash FROM ${prefix}chain_heads WHERE chain = ?`)
-      .get(tenantId) as { sequence: number; hash: string } | undefined;
-    const page = db.prepare(
-      `SELECT chain, sequence, position, json, hash, previous_hash FROM ${prefix}records
-       WHERE chain = ? AND sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?`,
+    const headRow = await db.get<{ sequence: number; hash: string }>(
+      `SELECT sequence, hash FROM ${prefix}chain_heads WHERE chain = ?`,
+      [tenantId],
     );
+    // Keyset paging on the primary key: each page is one index range, whatever the chain's length.
+    const page = `SELECT chain, sequence, position, json, hash, previous_hash FROM ${prefix}records
+       WHERE chain = ? AND sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?`;
     const end = headRow?.sequence ?? Number.MAX_SAFE_INTEGER;
     let state: ChainState = EMPTY_CHAIN;
     let checked = 0;
@@ -428,7 +472,7 @@ export class AuditRecords {
       ...(recordId !== undefined ? { recordId } : {}),
     });
     for (;;) {
-      const rows = page.all(tenantId, state.sequence, end, pageSize) as RecordRow[];
+      const rows = await db.all<RecordRow>(page, [tenantId, state.sequence, end, pageSize]);
       if (rows.length === 0) break;
       // Rows up to the first one that is not a JSON object.
       const records: AuditRecord[] = [];
@@ -469,6 +513,7 @@ export class AuditRecords {
       }
       lastPosition = records[records.length - 1]?.globalPosition ?? lastPosition;
       if (rows.length < pageSize) break;
+      // SQLite answers without a turn of the event loop: let requests in between pages.
       await yieldToLoop();
     }
     if (headRow !== undefined) {

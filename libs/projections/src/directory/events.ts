@@ -1,7 +1,6 @@
 // What the directory projections read from the global log: tenant-stream and personal-account
 // events, recognised by their stream, narrowed to the domain's event types.
 import type { PersonalAccountEvent, TenantEvent } from '#domain';
-import type Database from 'better-sqlite3';
 import type { RecordedEvent } from '#event-store';
 
 const TENANT_STREAM = 'tenant-';
@@ -42,7 +41,7 @@ export function personalAccountEventOf(recorded: RecordedEvent): PersonalAccount
   return { type: recorded.type, data: recorded.data } as unknown as PersonalAccountEvent;
 }
 
-/** SQLite has no booleans: 0 and 1 in, booleans out. */
+/** Flags are 0/1 integers on both databases (SQLite has no booleans): 0 and 1 in, booleans out. */
 export const bit = (value: boolean): number => (value ? 1 : 0);
 
 /** A JSON array column as a list. */
@@ -56,29 +55,21 @@ export function toggledJson(value: string, item: string, present: boolean): stri
 }
 
 /**
- * Prepared statements per database and table prefix: the live generation and a rebuild's next one
- * each get their own set, and old generations' sets are forgotten.
+ * Statement texts per table prefix, built once per generation (the live one and a rebuild's next
+ * one) rather than for every event; old generations' texts are forgotten.
  */
-export class StatementCache<S> {
-  private readonly byDb = new WeakMap<Database.Database, Map<string, S>>();
-
-  constructor(private readonly prepare: (db: Database.Database, prefix: string) => S) {}
-
-  for(db: Database.Database, prefix: string): S {
-    let byPrefix = this.byDb.get(db);
-    if (byPrefix === undefined) {
-      byPrefix = new Map();
-      this.byDb.set(db, byPrefix);
-    }
-    let statements = byPrefix.get(prefix);
-    if (statements === undefined) {
-      statements = this.prepare(db, prefix);
-      byPrefix.set(prefix, statements);
+export function sqlPerPrefix<S>(build: (prefix: string) => S): (prefix: string) => S {
+  const byPrefix = new Map<string, S>();
+  return (prefix) => {
+    let sql = byPrefix.get(prefix);
+    if (sql === undefined) {
+      sql = build(prefix);
+      byPrefix.set(prefix, sql);
       if (byPrefix.size > 3) {
         const oldest = byPrefix.keys().next().value;
         if (oldest !== undefined) byPrefix.delete(oldest);
       }
     }
-    return statements;
-  }
+    return sql;
+  };
 }

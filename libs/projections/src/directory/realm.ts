@@ -1,16 +1,14 @@
 // Realm read model behind the sign-in lookup: what exists for a login name. Personal accounts by
 // address, work accounts by lower-cased UPN and guest objects by invited address (both in one table,
 // keyed by login), the domains tenants have verified (initial domains included), and the tenants.
-// An in-memory index follows the tables: loaded when a generation becomes live, and updated after
-// each committed batch from the rows that batch touched, so a look-up is a few Map reads and is
-// right as soon as the projection has passed the event (a reader waiting for a position resumes
-// only after the index has caught up).
-import type Database from 'better-sqlite3';
+// A look-up is one indexed query on the live tables, so it is right as soon as the projection has
+// passed the event, whichever instance applied it.
 import { domainOfUpn, upnKey } from '#domain';
 import type { GuestState, IdentityKind } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import type { ReadModelProjection } from '../read-models.js';
-import { bit, personalAccountEventOf, StatementCache, tenantEventOf } from './events.js';
+import type { SqlDdl, SqlSession } from '../sql.js';
+import { bit, personalAccountEventOf, sqlPerPrefix, tenantEventOf } from './events.js';
 
 export interface PersonalAccountEntry {
   readonly accountId: string;
@@ -45,7 +43,6 @@ export interface RealmLookup {
 interface UserRow {
   tenant_id: string;
   user_id: string;
-  login_key: string;
   user_type: 'Member' | 'Guest';
   domain: string | null;
   blocked: number;
@@ -55,104 +52,110 @@ interface UserRow {
   identity_kind: IdentityKind | null;
 }
 
-interface PersonalRow {
-  login_key: string;
-  account_id: string;
-  closed: number;
-}
+/**
+ * One row of the look-up, by `part`: 0, a user with the login (a UserRow); 1, the personal account
+ * (its id in user_id, closed in deleted); 2, the tenant managing the login's domain (in tenant_id).
+ */
+type LookupRow =
+  ({ part: 0 } & UserRow) | { part: 1; user_id: string; deleted: number } | { part: 2; tenant_id: string };
 
-function setup(db: Database.Database, p: string): void {
-  db.exec(`
-    CREATE TABLE ${p}tenants (tenant_id TEXT PRIMARY KEY) STRICT;
-    CREATE TABLE ${p}verified_domains (name TEXT PRIMARY KEY, tenant_id TEXT NOT NULL) STRICT;
+function setup(tx: SqlSession, p: string, ddl: SqlDdl): Promise<void> {
+  const { int, text, tableOptions } = ddl;
+  return tx.exec(`
+    CREATE TABLE ${p}tenants (tenant_id ${text} PRIMARY KEY)${tableOptions};
+    CREATE TABLE ${p}verified_domains (name ${text} PRIMARY KEY, tenant_id ${text} NOT NULL)${tableOptions};
     CREATE TABLE ${p}personal_accounts (
-      login_key TEXT PRIMARY KEY,
-      account_id TEXT NOT NULL,
-      closed INTEGER NOT NULL
-    ) STRICT;
+      login_key ${text} PRIMARY KEY,
+      account_id ${text} NOT NULL,
+      closed ${int} NOT NULL
+    )${tableOptions};
     CREATE INDEX ${p}personal_accounts_by_id ON ${p}personal_accounts (account_id);
     CREATE TABLE ${p}users (
-      tenant_id TEXT NOT NULL,
-      user_id TEXT NOT NULL,
-      login_key TEXT NOT NULL,
-      user_type TEXT NOT NULL,
-      domain TEXT,
-      blocked INTEGER NOT NULL,
-      deleted INTEGER NOT NULL,
-      guest_state TEXT,
-      revoked INTEGER NOT NULL,
-      identity_kind TEXT,
+      tenant_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      login_key ${text} NOT NULL,
+      user_type ${text} NOT NULL,
+      domain ${text},
+      blocked ${int} NOT NULL,
+      deleted ${int} NOT NULL,
+      guest_state ${text},
+      revoked ${int} NOT NULL,
+      identity_kind ${text},
       PRIMARY KEY (tenant_id, user_id)
-    ) STRICT;
+    )${tableOptions};
     CREATE INDEX ${p}users_by_login ON ${p}users (login_key);
   `);
 }
 
-function prepare(db: Database.Database, p: string) {
+/** `?, ?, ...`: `n` placeholders. */
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * The names a domain is managed under, nearest first: itself, then each parent (a verified domain
+ * covers its sub-domains), down to the last label's remainder, as the walk always went.
+ */
+function domainAndParents(domain: string): string[] {
+  const names = [domain];
+  let name = domain;
+  for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.')) {
+    name = name.slice(dot + 1);
+    names.push(name);
+  }
+  return names;
+}
+
+const statements = sqlPerPrefix((p) => {
+  // The nearest verified name among a domain and its parents: the longest, since they are suffixes.
+  const owner = (names: number) =>
+    `SELECT tenant_id FROM ${p}verified_domains WHERE name IN (${placeholders(names)})
+     ORDER BY length(name) DESC LIMIT 1`;
+  // Per number of names: a login's domain has a handful of labels.
+  const lookups = new Map<number, string>();
   return {
-    addTenant: db.prepare<[string]>(`INSERT OR IGNORE INTO ${p}tenants (tenant_id) VALUES (?)`),
-    verifyDomain: db.prepare<[string, string]>(
-      `INSERT INTO ${p}verified_domains (name, tenant_id) VALUES (?, ?)
+    addTenant: `INSERT INTO ${p}tenants (tenant_id) VALUES (?) ON CONFLICT (tenant_id) DO NOTHING`,
+    verifyDomain: `INSERT INTO ${p}verified_domains (name, tenant_id) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE SET tenant_id = excluded.tenant_id`,
-    ),
-    removeDomain: db.prepare<[string, string]>(
-      `DELETE FROM ${p}verified_domains WHERE name = ? AND tenant_id = ?`,
-    ),
-    createUser: db.prepare<[string, string, string, string, string | null, string | null]>(
-      `INSERT INTO ${p}users (tenant_id, user_id, login_key, user_type, domain, blocked, deleted,
+    removeDomain: `DELETE FROM ${p}verified_domains WHERE name = ? AND tenant_id = ?`,
+    createUser: `INSERT INTO ${p}users (tenant_id, user_id, login_key, user_type, domain, blocked, deleted,
          guest_state, revoked, identity_kind) VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, NULL)
        ON CONFLICT (tenant_id, user_id) DO UPDATE SET login_key = excluded.login_key,
          user_type = excluded.user_type, domain = excluded.domain, blocked = 0, deleted = 0,
          guest_state = excluded.guest_state, revoked = 0, identity_kind = NULL`,
-    ),
-    changeUpn: db.prepare<[string, string, string, string]>(
-      `UPDATE ${p}users SET login_key = ?, domain = ?
+    changeUpn: `UPDATE ${p}users SET login_key = ?, domain = ?
        WHERE tenant_id = ? AND user_id = ? AND user_type = 'Member'`,
-    ),
-    redeem: db.prepare<[string, string, string]>(
-      `UPDATE ${p}users SET guest_state = 'Accepted', identity_kind = ?
+    redeem: `UPDATE ${p}users SET guest_state = 'Accepted', identity_kind = ?
        WHERE tenant_id = ? AND user_id = ? AND user_type = 'Guest'`,
-    ),
-    revoke: db.prepare<[string, string]>(
-      `UPDATE ${p}users SET revoked = 1 WHERE tenant_id = ? AND user_id = ? AND user_type = 'Guest'`,
-    ),
-    setBlocked: db.prepare<[number, string, string]>(
-      `UPDATE ${p}users SET blocked = ? WHERE tenant_id = ? AND user_id = ?`,
-    ),
-    setDeleted: db.prepare<[number, string, string]>(
-      `UPDATE ${p}users SET deleted = ? WHERE tenant_id = ? AND user_id = ?`,
-    ),
-    register: db.prepare<[string, string]>(
-      `INSERT INTO ${p}personal_accounts (login_key, account_id, closed) VALUES (?, ?, 0)
+    revoke: `UPDATE ${p}users SET revoked = 1 WHERE tenant_id = ? AND user_id = ? AND user_type = 'Guest'`,
+    setBlocked: `UPDATE ${p}users SET blocked = ? WHERE tenant_id = ? AND user_id = ?`,
+    setDeleted: `UPDATE ${p}users SET deleted = ? WHERE tenant_id = ? AND user_id = ?`,
+    register: `INSERT INTO ${p}personal_accounts (login_key, account_id, closed) VALUES (?, ?, 0)
        ON CONFLICT (login_key) DO UPDATE SET account_id = excluded.account_id, closed = 0`,
-    ),
-    close: db.prepare<[string]>(`UPDATE ${p}personal_accounts SET closed = 1 WHERE account_id = ?`),
-    // What the index reloads.
-    loginOfUser: db
-      .prepare<[string, string], string>(
-        `SELECT login_key FROM ${p}users WHERE tenant_id = ? AND user_id = ?`,
-      )
-      .pluck(),
-    loginOfAccount: db
-      .prepare<[string], string>(`SELECT login_key FROM ${p}personal_accounts WHERE account_id = ?`)
-      .pluck(),
-    usersByLogin: db.prepare<[string], UserRow>(
-      `SELECT * FROM ${p}users WHERE login_key = ? ORDER BY tenant_id, user_id`,
-    ),
-    personalByLogin: db.prepare<[string], PersonalRow>(
-      `SELECT * FROM ${p}personal_accounts WHERE login_key = ?`,
-    ),
-    domainOwner: db
-      .prepare<[string], string>(`SELECT tenant_id FROM ${p}verified_domains WHERE name = ?`)
-      .pluck(),
-    allTenants: db.prepare<[], string>(`SELECT tenant_id FROM ${p}tenants`).pluck(),
-    allDomains: db.prepare<[], { name: string; tenant_id: string }>(`SELECT * FROM ${p}verified_domains`),
-    allPersonal: db.prepare<[], PersonalRow>(`SELECT * FROM ${p}personal_accounts`),
-    allUsers: db.prepare<[], UserRow>(`SELECT * FROM ${p}users ORDER BY tenant_id, user_id`),
+    close: `UPDATE ${p}personal_accounts SET closed = 1 WHERE account_id = ?`,
+    tenant: `SELECT 1 AS present FROM ${p}tenants WHERE tenant_id = ?`,
+    owner,
+    /**
+     * Everything a look-up needs in one statement: one snapshot (on PostgreSQL separate statements
+     * could straddle another instance's commit and mix two batches) and one round trip. Parameters:
+     * the login twice, then the domain and its parents.
+     */
+    lookup(names: number): string {
+      let sql = lookups.get(names);
+      if (sql === undefined) {
+        sql = `SELECT 0 AS part, tenant_id, user_id, user_type, domain, blocked, deleted, guest_state,
+             revoked, identity_kind
+           FROM ${p}users WHERE login_key = ?
+           UNION ALL
+           SELECT 1, NULL, account_id, NULL, NULL, 0, closed, NULL, 0, NULL
+           FROM ${p}personal_accounts WHERE login_key = ?
+           UNION ALL
+           SELECT 2, tenant_id, NULL, NULL, NULL, 0, 0, NULL, 0, NULL FROM (${owner(names)}) nearest
+           ORDER BY part, tenant_id, user_id`;
+        lookups.set(names, sql);
+      }
+      return sql;
+    },
   };
-}
-
-type Statements = ReturnType<typeof prepare>;
+});
 
 const entryOf = (row: UserRow): RealmUserEntry => ({
   tenantId: row.tenant_id,
@@ -165,41 +168,22 @@ const entryOf = (row: UserRow): RealmUserEntry => ({
   ...(row.identity_kind === null ? {} : { identityKind: row.identity_kind }),
 });
 
-const personalOf = (row: PersonalRow): PersonalAccountEntry => ({
-  accountId: row.account_id,
-  closed: row.closed === 1,
-});
-
-/** What a committed batch changed, as index keys to reload from the tables. */
-interface Touched {
-  readonly logins: Set<string>;
-  readonly domains: Set<string>;
-  readonly tenants: Set<string>;
-}
-
 export class RealmProjection implements ReadModelProjection {
   readonly name = 'realm';
   readonly version = 1;
   readonly tables = ['tenants', 'verified_domains', 'personal_accounts', 'users'] as const;
-  private readonly statements = new StatementCache(prepare);
 
-  // The index: the live generation's tables, in memory.
-  private tenants = new Set<string>();
-  private domains = new Map<string, string>();
-  private personal = new Map<string, PersonalAccountEntry>();
-  private users = new Map<string, RealmUserEntry[]>();
-
-  setup(db: Database.Database, prefix: string): void {
-    setup(db, prefix);
+  setup(tx: SqlSession, prefix: string, ddl: SqlDdl): Promise<void> {
+    return setup(tx, prefix, ddl);
   }
 
-  apply(recorded: RecordedEvent, db: Database.Database, prefix: string): void {
-    const s = this.statements.for(db, prefix);
+  async apply(recorded: RecordedEvent, tx: SqlSession, prefix: string): Promise<void> {
+    const s = statements(prefix);
     const account = personalAccountEventOf(recorded);
     if (account !== undefined) {
       if (account.type === 'PersonalAccountRegistered')
-        s.register.run(upnKey(account.data.email), account.data.accountId);
-      else if (account.type === 'PersonalAccountClosed') s.close.run(account.data.accountId);
+        await tx.run(s.register, [upnKey(account.data.email), account.data.accountId]);
+      else if (account.type === 'PersonalAccountClosed') await tx.run(s.close, [account.data.accountId]);
       return;
     }
     const found = tenantEventOf(recorded);
@@ -207,164 +191,90 @@ export class RealmProjection implements ReadModelProjection {
     const { tenantId, event } = found;
     switch (event.type) {
       case 'TenantCreated':
-        s.addTenant.run(tenantId);
-        s.verifyDomain.run(event.data.initialDomain, tenantId);
+        await tx.run(s.addTenant, [tenantId]);
+        await tx.run(s.verifyDomain, [event.data.initialDomain, tenantId]);
         break;
       case 'DomainVerified':
-        s.verifyDomain.run(event.data.name, tenantId);
+        await tx.run(s.verifyDomain, [event.data.name, tenantId]);
         break;
       case 'DomainRemoved':
-        s.removeDomain.run(event.data.name, tenantId);
+        await tx.run(s.removeDomain, [event.data.name, tenantId]);
         break;
       case 'MemberCreated': {
         const upn = event.data.userPrincipalName;
-        s.createUser.run(tenantId, event.data.userId, upnKey(upn), 'Member', domainOfUpn(upn), null);
+        await tx.run(s.createUser, [
+          tenantId,
+          event.data.userId,
+          upnKey(upn),
+          'Member',
+          domainOfUpn(upn),
+          null,
+        ]);
         break;
       }
       case 'UserPrincipalNameChanged': {
         const upn = event.data.userPrincipalName;
-        s.changeUpn.run(upnKey(upn), domainOfUpn(upn), tenantId, event.data.userId);
+        await tx.run(s.changeUpn, [upnKey(upn), domainOfUpn(upn), tenantId, event.data.userId]);
         break;
       }
       case 'GuestInvited':
-        s.createUser.run(
+        await tx.run(s.createUser, [
           tenantId,
           event.data.userId,
           upnKey(event.data.email),
           'Guest',
           null,
           'PendingAcceptance',
-        );
+        ]);
         break;
       case 'InvitationRedeemed':
-        s.redeem.run(event.data.identity.kind, tenantId, event.data.userId);
+        await tx.run(s.redeem, [event.data.identity.kind, tenantId, event.data.userId]);
         break;
       case 'InvitationRevoked':
-        s.revoke.run(tenantId, event.data.userId);
+        await tx.run(s.revoke, [tenantId, event.data.userId]);
         break;
       case 'UserBlocked':
       case 'UserUnblocked':
-        s.setBlocked.run(bit(event.type === 'UserBlocked'), tenantId, event.data.userId);
+        await tx.run(s.setBlocked, [bit(event.type === 'UserBlocked'), tenantId, event.data.userId]);
         break;
       case 'UserDeleted':
       case 'UserRestored':
-        s.setDeleted.run(bit(event.type === 'UserDeleted'), tenantId, event.data.userId);
+        await tx.run(s.setDeleted, [bit(event.type === 'UserDeleted'), tenantId, event.data.userId]);
         break;
       default:
         break;
     }
   }
 
-  activated(db: Database.Database, prefix: string): void {
-    const s = this.statements.for(db, prefix);
-    const users = new Map<string, RealmUserEntry[]>();
-    for (const row of s.allUsers.all()) {
-      const list = users.get(row.login_key);
-      if (list === undefined) users.set(row.login_key, [entryOf(row)]);
-      else list.push(entryOf(row));
-    }
-    this.tenants = new Set(s.allTenants.all());
-    this.domains = new Map(s.allDomains.all().map((d) => [d.name, d.tenant_id]));
-    this.personal = new Map(s.allPersonal.all().map((p) => [p.login_key, personalOf(p)]));
-    this.users = users;
-  }
-
-  afterCommit(events: readonly RecordedEvent[], db: Database.Database, prefix: string): void {
-    const s = this.statements.for(db, prefix);
-    const touched = this.touchedBy(events, s);
-    for (const tenantId of touched.tenants) this.tenants.add(tenantId);
-    for (const name of touched.domains) {
-      const owner = s.domainOwner.get(name);
-      if (owner === undefined) this.domains.delete(name);
-      else this.domains.set(name, owner);
-    }
-    for (const login of touched.logins) {
-      const personal = s.personalByLogin.get(login);
-      if (personal === undefined) this.personal.delete(login);
-      else this.personal.set(login, personalOf(personal));
-      const rows = s.usersByLogin.all(login);
-      if (rows.length === 0) this.users.delete(login);
-      else this.users.set(login, rows.map(entryOf));
-    }
-  }
-
-  /** What exists for a normalised login (`upnKey` of a parsed address): Map reads only. */
-  lookup(login: string): RealmLookup {
+  /** What exists for a normalised login (`upnKey` of a parsed address): one indexed query. */
+  async lookup(db: SqlSession, prefix: string, login: string): Promise<RealmLookup> {
     const key = upnKey(login);
-    const managedBy = this.managingTenant(domainOfUpn(key));
-    const personal = this.personal.get(key);
+    const names = domainAndParents(domainOfUpn(key));
+    const rows = await db.all<LookupRow>(statements(prefix).lookup(names.length), [key, key, ...names]);
+    let managedBy: string | undefined;
+    let personal: PersonalAccountEntry | undefined;
+    const users: RealmUserEntry[] = [];
+    for (const row of rows) {
+      if (row.part === 0) users.push(entryOf(row));
+      else if (row.part === 1) personal = { accountId: row.user_id, closed: row.deleted === 1 };
+      else managedBy = row.tenant_id;
+    }
     return {
       login: key,
       ...(managedBy === undefined ? {} : { managedBy }),
       ...(personal === undefined ? {} : { personal }),
-      users: this.users.get(key) ?? [],
+      users,
     };
   }
 
-  tenantExists(tenantId: string): boolean {
-    return this.tenants.has(tenantId);
+  async tenantExists(db: SqlSession, prefix: string, tenantId: string): Promise<boolean> {
+    return (await db.get(statements(prefix).tenant, [tenantId])) !== undefined;
   }
 
   /** The tenant that verified `domain` or its nearest parent (a verified domain covers its sub-domains). */
-  managingTenant(domain: string): string | undefined {
-    let name = domain;
-    for (;;) {
-      const owner = this.domains.get(name);
-      if (owner !== undefined) return owner;
-      const dot = name.indexOf('.');
-      if (dot === -1) return undefined;
-      name = name.slice(dot + 1);
-    }
-  }
-
-  private touchedBy(events: readonly RecordedEvent[], s: Statements): Touched {
-    const touched: Touched = { logins: new Set(), domains: new Set(), tenants: new Set() };
-    for (const recorded of events) {
-      const account = personalAccountEventOf(recorded);
-      if (account !== undefined) {
-        if (account.type === 'PersonalAccountRegistered') touched.logins.add(upnKey(account.data.email));
-        else if (account.type === 'PersonalAccountClosed') {
-          const login = s.loginOfAccount.get(account.data.accountId);
-          if (login !== undefined) touched.logins.add(login);
-        }
-        continue;
-      }
-      const found = tenantEventOf(recorded);
-      if (found === undefined) continue;
-      const { tenantId, event } = found;
-      switch (event.type) {
-        case 'TenantCreated':
-          touched.tenants.add(tenantId);
-          touched.domains.add(event.data.initialDomain);
-          break;
-        case 'DomainVerified':
-        case 'DomainRemoved':
-          touched.domains.add(event.data.name);
-          break;
-        case 'MemberCreated':
-          touched.logins.add(upnKey(event.data.userPrincipalName));
-          break;
-        case 'UserPrincipalNameChanged':
-          touched.logins.add(upnKey(event.data.previousUserPrincipalName));
-          touched.logins.add(upnKey(event.data.userPrincipalName));
-          break;
-        case 'GuestInvited':
-          touched.logins.add(upnKey(event.data.email));
-          break;
-        case 'InvitationRedeemed':
-        case 'InvitationRevoked':
-        case 'UserBlocked':
-        case 'UserUnblocked':
-        case 'UserDeleted':
-        case 'UserRestored': {
-          const login = s.loginOfUser.get(tenantId, event.data.userId);
-          if (login !== undefined) touched.logins.add(login);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    return touched;
+  async managingTenant(db: SqlSession, prefix: string, domain: string): Promise<string | undefined> {
+    const names = domainAndParents(domain);
+    const row = await db.get<{ tenant_id: string }>(statements(prefix).owner(names.length), names);
+    return row?.tenant_id;
   }
 }

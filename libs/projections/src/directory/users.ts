@@ -2,11 +2,11 @@
 // and MFA methods, its creation order for cursor paging, and its revision: the number of tenant-stream
 // events concerning it, counted by the same rule as UserState.revision in the tenant decider, so a
 // read sends the same ETag that If-Match is checked against.
-import type Database from 'better-sqlite3';
 import type { GuestState, IdentityKind, MfaMethodKind, Role, TenantEvent } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import type { ReadModelProjection } from '../read-models.js';
-import { bit, jsonList, StatementCache, tenantEventOf, toggledJson } from './events.js';
+import type { SqlDdl, SqlSession, SqlValue } from '../sql.js';
+import { bit, jsonList, sqlPerPrefix, tenantEventOf, toggledJson } from './events.js';
 
 export type UserType = 'Member' | 'Guest';
 
@@ -59,29 +59,30 @@ interface UserRow {
   revision: number;
 }
 
-function setup(db: Database.Database, p: string): void {
-  db.exec(`
+function setup(tx: SqlSession, p: string, ddl: SqlDdl): Promise<void> {
+  const { int, text, tableOptions } = ddl;
+  return tx.exec(`
     CREATE TABLE ${p}users (
-      tenant_id TEXT NOT NULL,
-      user_id TEXT NOT NULL,
-      seq INTEGER NOT NULL,
-      user_type TEXT NOT NULL,
-      upn TEXT NOT NULL,
-      display_name TEXT NOT NULL,
-      blocked INTEGER NOT NULL,
-      deleted INTEGER NOT NULL,
-      guest_email TEXT,
-      invitation_id TEXT,
-      guest_state TEXT,
-      identity_kind TEXT,
-      roles TEXT NOT NULL,
-      licenses TEXT NOT NULL,
-      mfa_methods TEXT NOT NULL,
-      revision INTEGER NOT NULL,
+      tenant_id ${text} NOT NULL,
+      user_id ${text} NOT NULL,
+      seq ${int} NOT NULL,
+      user_type ${text} NOT NULL,
+      upn ${text} NOT NULL,
+      display_name ${text} NOT NULL,
+      blocked ${int} NOT NULL,
+      deleted ${int} NOT NULL,
+      guest_email ${text},
+      invitation_id ${text},
+      guest_state ${text},
+      identity_kind ${text},
+      roles ${text} NOT NULL,
+      licenses ${text} NOT NULL,
+      mfa_methods ${text} NOT NULL,
+      revision ${int} NOT NULL,
       PRIMARY KEY (tenant_id, user_id)
-    ) STRICT;
+    )${tableOptions};
     CREATE INDEX ${p}users_by_seq ON ${p}users (tenant_id, seq);
-    CREATE TABLE ${p}tenants (tenant_id TEXT PRIMARY KEY) STRICT;
+    CREATE TABLE ${p}tenants (tenant_id ${text} PRIMARY KEY)${tableOptions};
     CREATE INDEX ${p}users_by_type ON ${p}users (tenant_id, user_type, seq);
   `);
 }
@@ -89,37 +90,44 @@ function setup(db: Database.Database, p: string): void {
 const COLUMNS = `tenant_id, user_id, seq, user_type, upn, display_name, blocked, deleted, guest_email,
   invitation_id, guest_state, identity_kind, roles, licenses, mfa_methods, revision`;
 
-function prepare(db: Database.Database, p: string) {
-  return {
-    addTenant: db.prepare<[string]>(`INSERT OR IGNORE INTO ${p}tenants (tenant_id) VALUES (?)`),
-    tenant: db.prepare<[string], number>(`SELECT 1 FROM ${p}tenants WHERE tenant_id = ?`).pluck(),
-    // A user id created again keeps its place (as a Map entry does) and starts over, except for its
-    // roles: the decider keeps the tenant's role assignments apart from its users.
-    create: db.prepare<UserRow>(
-      `INSERT INTO ${p}users (${COLUMNS}) VALUES (@tenant_id, @user_id, @seq, @user_type, @upn,
-         @display_name, @blocked, @deleted, @guest_email, @invitation_id, @guest_state, @identity_kind,
-         @roles, @licenses, @mfa_methods, @revision)
-       ON CONFLICT (tenant_id, user_id) DO UPDATE SET user_type = excluded.user_type, upn = excluded.upn,
-         display_name = excluded.display_name, blocked = excluded.blocked, deleted = excluded.deleted,
-         guest_email = excluded.guest_email, invitation_id = excluded.invitation_id,
-         guest_state = excluded.guest_state, identity_kind = excluded.identity_kind,
-         licenses = excluded.licenses, mfa_methods = excluded.mfa_methods, revision = excluded.revision`,
-    ),
-    update: db.prepare<UserRow>(
-      `UPDATE ${p}users SET upn = @upn, display_name = @display_name, blocked = @blocked,
-         deleted = @deleted, guest_state = @guest_state, identity_kind = @identity_kind, roles = @roles,
-         licenses = @licenses, mfa_methods = @mfa_methods, revision = @revision
-       WHERE tenant_id = @tenant_id AND user_id = @user_id`,
-    ),
-    one: db.prepare<[string, string], UserRow>(`SELECT * FROM ${p}users WHERE tenant_id = ? AND user_id = ?`),
-    page: db.prepare<[string, number, number], UserRow>(
-      `SELECT * FROM ${p}users WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    ),
-    pageOfType: db.prepare<[string, string, number, number], UserRow>(
-      `SELECT * FROM ${p}users WHERE tenant_id = ? AND user_type = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    ),
-  };
-}
+/** A row's values in COLUMNS order. */
+const values = (row: UserRow): SqlValue[] => [
+  row.tenant_id,
+  row.user_id,
+  row.seq,
+  row.user_type,
+  row.upn,
+  row.display_name,
+  row.blocked,
+  row.deleted,
+  row.guest_email,
+  row.invitation_id,
+  row.guest_state,
+  row.identity_kind,
+  row.roles,
+  row.licenses,
+  row.mfa_methods,
+  row.revision,
+];
+
+const statements = sqlPerPrefix((p) => ({
+  addTenant: `INSERT INTO ${p}tenants (tenant_id) VALUES (?) ON CONFLICT (tenant_id) DO NOTHING`,
+  tenant: `SELECT 1 AS present FROM ${p}tenants WHERE tenant_id = ?`,
+  // A user id created again keeps its place (as a Map entry does) and starts over, except for its
+  // roles: the decider keeps the tenant's role assignments apart from its users.
+  create: `INSERT INTO ${p}users (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (tenant_id, user_id) DO UPDATE SET user_type = excluded.user_type, upn = excluded.upn,
+       display_name = excluded.display_name, blocked = excluded.blocked, deleted = excluded.deleted,
+       guest_email = excluded.guest_email, invitation_id = excluded.invitation_id,
+       guest_state = excluded.guest_state, identity_kind = excluded.identity_kind,
+       licenses = excluded.licenses, mfa_methods = excluded.mfa_methods, revision = excluded.revision`,
+  update: `UPDATE ${p}users SET upn = ?, display_name = ?, blocked = ?, deleted = ?, guest_state = ?,
+       identity_kind = ?, roles = ?, licenses = ?, mfa_methods = ?, revision = ?
+     WHERE tenant_id = ? AND user_id = ?`,
+  one: `SELECT * FROM ${p}users WHERE tenant_id = ? AND user_id = ?`,
+  page: `SELECT * FROM ${p}users WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+  pageOfType: `SELECT * FROM ${p}users WHERE tenant_id = ? AND user_type = ? AND seq > ? ORDER BY seq LIMIT ?`,
+}));
 
 type Change = (row: UserRow) => Partial<UserRow>;
 
@@ -210,19 +218,18 @@ export class UsersProjection implements ReadModelProjection {
   readonly name = 'users';
   readonly version = 1;
   readonly tables = ['users', 'tenants'] as const;
-  private readonly statements = new StatementCache(prepare);
 
-  setup(db: Database.Database, prefix: string): void {
-    setup(db, prefix);
+  setup(tx: SqlSession, prefix: string, ddl: SqlDdl): Promise<void> {
+    return setup(tx, prefix, ddl);
   }
 
-  apply(recorded: RecordedEvent, db: Database.Database, prefix: string): void {
+  async apply(recorded: RecordedEvent, tx: SqlSession, prefix: string): Promise<void> {
     const found = tenantEventOf(recorded);
     if (found === undefined) return;
     const { tenantId, event } = found;
-    const s = this.statements.for(db, prefix);
+    const s = statements(prefix);
     if (event.type === 'TenantCreated') {
-      s.addTenant.run(tenantId);
+      await tx.run(s.addTenant, [tenantId]);
       return;
     }
     const fresh = {
@@ -238,47 +245,72 @@ export class UsersProjection implements ReadModelProjection {
     };
     if (event.type === 'MemberCreated') {
       const { userId, userPrincipalName, displayName } = event.data;
-      s.create.run({
-        ...fresh,
-        user_id: userId,
-        user_type: 'Member',
-        upn: userPrincipalName,
-        display_name: displayName,
-        guest_email: null,
-        invitation_id: null,
-        guest_state: null,
-      });
+      await tx.run(
+        s.create,
+        values({
+          ...fresh,
+          user_id: userId,
+          user_type: 'Member',
+          upn: userPrincipalName,
+          display_name: displayName,
+          guest_email: null,
+          invitation_id: null,
+          guest_state: null,
+        }),
+      );
       return;
     }
     if (event.type === 'GuestInvited') {
       const { userId, userPrincipalName, displayName, email, invitationId } = event.data;
-      s.create.run({
-        ...fresh,
-        user_id: userId,
-        user_type: 'Guest',
-        upn: userPrincipalName,
-        display_name: displayName,
-        guest_email: email,
-        invitation_id: invitationId,
-        guest_state: 'PendingAcceptance',
-      });
+      await tx.run(
+        s.create,
+        values({
+          ...fresh,
+          user_id: userId,
+          user_type: 'Guest',
+          upn: userPrincipalName,
+          display_name: displayName,
+          guest_email: email,
+          invitation_id: invitationId,
+          guest_state: 'PendingAcceptance',
+        }),
+      );
       return;
     }
     const concerning = changeOf(event);
     if (concerning === undefined) return;
-    const row = s.one.get(tenantId, concerning.userId);
+    const row = await tx.get<UserRow>(s.one, [tenantId, concerning.userId]);
     // An event about a user the tenant doesn't have changes nothing (the decider's withUser).
     if (row === undefined) return;
-    s.update.run({ ...row, ...concerning.change(row), revision: row.revision + 1 });
+    const next: UserRow = { ...row, ...concerning.change(row), revision: row.revision + 1 };
+    await tx.run(s.update, [
+      next.upn,
+      next.display_name,
+      next.blocked,
+      next.deleted,
+      next.guest_state,
+      next.identity_kind,
+      next.roles,
+      next.licenses,
+      next.mfa_methods,
+      next.revision,
+      next.tenant_id,
+      next.user_id,
+    ]);
   }
 
   /** Whether the tenant exists (as far as this projection has read): its users can be listed. */
-  tenantExists(db: Database.Database, prefix: string, tenantId: string): boolean {
-    return this.statements.for(db, prefix).tenant.get(tenantId) !== undefined;
+  async tenantExists(db: SqlSession, prefix: string, tenantId: string): Promise<boolean> {
+    return (await db.get(statements(prefix).tenant, [tenantId])) !== undefined;
   }
 
-  get(db: Database.Database, prefix: string, tenantId: string, userId: string): UserRecord | undefined {
-    const row = this.statements.for(db, prefix).one.get(tenantId, userId);
+  async get(
+    db: SqlSession,
+    prefix: string,
+    tenantId: string,
+    userId: string,
+  ): Promise<UserRecord | undefined> {
+    const row = await db.get<UserRow>(statements(prefix).one, [tenantId, userId]);
     return row === undefined ? undefined : recordOf(row);
   }
 
@@ -286,24 +318,24 @@ export class UsersProjection implements ReadModelProjection {
    * A page of the tenant's users in creation order, optionally of one type, after the user
    * `afterUserId`; 'unknown_cursor' when that user isn't one of the listed ones.
    */
-  list(
-    db: Database.Database,
+  async list(
+    db: SqlSession,
     prefix: string,
     tenantId: string,
     options: { readonly userType?: UserType; readonly afterUserId?: string; readonly limit: number },
-  ): UserPage | 'unknown_cursor' {
-    const s = this.statements.for(db, prefix);
+  ): Promise<UserPage | 'unknown_cursor'> {
+    const s = statements(prefix);
     let after = 0;
     if (options.afterUserId !== undefined) {
-      const cursor = s.one.get(tenantId, options.afterUserId);
+      const cursor = await db.get<UserRow>(s.one, [tenantId, options.afterUserId]);
       if (cursor === undefined || (options.userType !== undefined && cursor.user_type !== options.userType))
         return 'unknown_cursor';
       after = cursor.seq;
     }
     const rows =
       options.userType === undefined
-        ? s.page.all(tenantId, after, options.limit + 1)
-        : s.pageOfType.all(tenantId, options.userType, after, options.limit + 1);
+        ? await db.all<UserRow>(s.page, [tenantId, after, options.limit + 1])
+        : await db.all<UserRow>(s.pageOfType, [tenantId, options.userType, after, options.limit + 1]);
     return { users: rows.slice(0, options.limit).map(recordOf), hasMore: rows.length > options.limit };
   }
 }

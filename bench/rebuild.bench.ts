@@ -5,6 +5,8 @@
 //   npm run bench                       (compiles, then runs node dist/bench/rebuild.bench.js)
 //   BENCH_EVENTS=200000 npm run bench   BENCH_KEEP=1 keeps the store and prints where it is
 //   BENCH_DATA_DIR=<kept dir> npm run bench   rebuilds an existing store again (no generation)
+//   BENCH_READ_MODELS=postgres npm run bench  rebuilds into PostgreSQL (DATABASE_URL, default the
+//                                             local server; a schema of its own, dropped after)
 //
 // The traffic is the recorded "tenant's year" (test/fixtures/replay/tenant-year.ndjson, real events
 // of the real service) cloned per tenant with fresh ids, names and claim streams, with extra sign-ins
@@ -19,7 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { SqliteEventStore, type NewEvent, type RecordedEvent, type StreamAppend } from '#event-store';
 import { loadConfig } from '../apps/account-service/src/config/config.js';
-import { openReadSide } from '../apps/cli/src/commands/read-side.js';
+import { PostgresReadModelDatabase, ReadModelRunner } from '#projections';
+import { readModelProjections } from '../apps/account-service/src/read-side/registry.js';
+import { openReadSide, type ReadSide } from '../apps/cli/src/commands/read-side.js';
 import { rebuildProjections, type RebuildResult } from '../apps/cli/src/commands/rebuild.js';
 import { formatCount, ProgressBar } from '../apps/cli/src/progress.js';
 
@@ -190,6 +194,28 @@ async function appendThroughput(dir: string, count: number): Promise<number> {
   }
 }
 
+/** The SQLite events of `dataDir` with read models in a fresh PostgreSQL schema (what instances share). */
+async function postgresReadSide(dataDir: string): Promise<ReadSide> {
+  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `bench_${randomBytes(5).toString('hex')}`;
+  const store = new SqliteEventStore(path.join(dataDir, 'events.db'));
+  const db = await PostgresReadModelDatabase.connect({ connectionString: url, schema });
+  const runner = new ReadModelRunner(store, db);
+  const projections = readModelProjections();
+  for (const projection of projections) await runner.register(projection);
+  process.stderr.write(`read models in PostgreSQL schema ${schema}\n`);
+  return {
+    store,
+    runner,
+    names: projections.map((p) => p.name),
+    async close() {
+      await db.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
+      await store.close();
+    },
+  };
+}
+
 interface Measured extends RebuildResult {
   /** Peak RSS of the rebuilding process once this read model was rebuilt (MiB). */
   readonly peakRssMb: number;
@@ -205,9 +231,10 @@ const rssMb = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS is 
  * functions, same progress bars), timing the replay and the digest apart, and prints JSON.
  */
 async function rebuildAll(dataDir: string): Promise<void> {
-  const readSide = await openReadSide(
-    loadConfig({ ...process.env, DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }),
-  );
+  const readSide =
+    process.env.BENCH_READ_MODELS === 'postgres'
+      ? await postgresReadSide(dataDir)
+      : await openReadSide(loadConfig({ ...process.env, DATA_DIR: dataDir, EVENT_STORE: 'sqlite' }));
   try {
     const width = Math.max(...readSide.names.map((n) => n.length));
     const started = performance.now();

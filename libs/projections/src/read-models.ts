@@ -23,6 +23,13 @@ export interface ReadModelProjection {
   setup(tx: SqlSession, prefix: string, ddl: SqlDdl): Promise<void>;
   /** Applies one event inside the runner's transaction. Throwing stops the projection. */
   apply(event: RecordedEvent, tx: SqlSession, prefix: string): Promise<void>;
+  /**
+   * Optional: applies a whole batch (in order, in the runner's transaction) when fewer statements
+   * do it than one event at a time, which counts on PostgreSQL, where each is a round trip. Must
+   * leave the tables exactly as `apply` on each event would. Throw a ProjectionEventError to name
+   * the event that failed.
+   */
+  applyBatch?(events: readonly RecordedEvent[], tx: SqlSession, prefix: string): Promise<void>;
   /** Told whenever the live position advanced, by this instance or (seen later) by another. */
   changed?(position: number): void;
 }
@@ -80,6 +87,16 @@ export const readModelPrefix = (name: string, generation: number): string =>
   `rm_${name.replace(/[^a-z0-9_]/g, '_')}_g${generation}_`;
 
 export class ProjectionLaggingError extends Error {}
+
+/** Thrown by `applyBatch` to say which event of the batch could not be applied. */
+export class ProjectionEventError extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
 
 interface StateRow {
   readonly version: number;
@@ -280,9 +297,7 @@ export class ReadModelRunner {
           }
           continue;
         }
-        await this.db.transaction(async (tx) => {
-          for (const event of events) await this.applyOne(projection, event, tx, prefix);
-        });
+        await this.db.transaction((tx) => this.applyEvents(projection, events, tx, prefix));
         position = events[events.length - 1]?.globalPosition ?? position;
         entry.rebuild = { position, head: Math.max(entry.rebuild?.head ?? 0, position) };
         onProgress?.(entry.rebuild);
@@ -426,7 +441,7 @@ export class ReadModelRunner {
       // applying it here would write to dropped tables or twice.
       const row = await this.lockState(tx, projection.name);
       if (row !== undefined && (row.generation !== generation || row.position !== position)) return row;
-      for (const event of events) await this.applyOne(projection, event, tx, prefix);
+      await this.applyEvents(projection, events, tx, prefix);
       await this.saveState(tx, projection, generation, last);
       await this.coordination.announce(tx, leaseOf(projection.name));
       return undefined;
@@ -501,21 +516,31 @@ export class ReadModelRunner {
       await tx.get("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || ?, 0))", [key]);
   }
 
-  /** Applies one event; an error names the event so that /readyz says where the projection stopped. */
-  private async applyOne(
+  /** Applies a batch; an error names the event, so that /readyz says where the projection stopped. */
+  private async applyEvents(
     projection: ReadModelProjection,
-    event: RecordedEvent,
+    events: readonly RecordedEvent[],
     tx: SqlSession,
     prefix: string,
   ): Promise<void> {
+    let current: RecordedEvent | undefined;
     try {
-      await projection.apply(event, tx, prefix);
+      if (projection.applyBatch) {
+        await projection.applyBatch(events, tx, prefix);
+        return;
+      }
+      for (const event of events) {
+        current = event;
+        await projection.apply(event, tx, prefix);
+      }
     } catch (error) {
+      const event = error instanceof ProjectionEventError ? error.event : current;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        `${projection.name} failed on event ${event.globalPosition} (${event.type} in ${event.streamId}): ${reason}`,
-        { cause: error },
-      );
+      const where =
+        event === undefined
+          ? `a batch of positions ${events[0]?.globalPosition ?? '?'}..${events.at(-1)?.globalPosition ?? '?'}`
+          : `event ${event.globalPosition} (${event.type} in ${event.streamId})`;
+      throw new Error(`${projection.name} failed on ${where}: ${reason}`, { cause: error });
     }
   }
 

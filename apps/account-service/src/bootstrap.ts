@@ -187,6 +187,11 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
     await openStorage(config);
   const readModelRunner = new ReadModelRunner(store, readModels, {
     coordination,
+    onRetry: (name, error, inMs) =>
+      Logger.warn(
+        `read model ${name}: ${error instanceof Error ? error.message : String(error)}; retrying in ${inMs} ms`,
+        'ReadSide',
+      ),
     onFailure: (name, error) =>
       Logger.error(
         `read model ${name} stopped: ${error instanceof Error ? error.message : String(error)}`,

@@ -86,10 +86,15 @@ export class PostgresCoordination implements Coordination {
     } catch {
       return false; // the database is unreachable: nobody new can take a lease either
     }
-    const { rows } = await client.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-      [this.key(name)],
-    );
+    let rows: Array<{ ok: boolean }>;
+    try {
+      ({ rows } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+        [this.key(name)],
+      ));
+    } catch {
+      return false; // the connection broke under the query: 'lost' has dropped it, the next try reconnects
+    }
     if (rows[0]?.ok === true) {
       this.held.add(name);
       this.log('log', `${this.instance} now runs ${name}`);

@@ -182,6 +182,38 @@ describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
     await expect(runner.waitFor('log', 5, 2000)).rejects.toBeInstanceOf(ProjectionLaggingError);
   });
 
+  it('retries after a transient failure (the database away) instead of stopping', async () => {
+    await open();
+    const store = new InMemoryEventStore();
+    await append(store, 3);
+    const projection = new LogProjection();
+    let cuts = 2;
+    const flaky: ReadModelProjection = {
+      name: projection.name,
+      version: projection.version,
+      tables: projection.tables,
+      setup: (tx, prefix, ddl) => projection.setup(tx, prefix, ddl),
+      apply: async (event, tx, prefix) => {
+        await projection.apply(event, tx, prefix);
+        if (event.globalPosition === 2 && cuts-- > 0)
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      },
+    };
+    const retries: string[] = [];
+    const runner = new ReadModelRunner(store, db, { onRetry: (name) => retries.push(name) });
+    runners.push(runner);
+    await runner.register(flaky);
+    runner.start();
+    await runner.waitFor('log', 3, 5000);
+    expect(retries).toEqual(['log', 'log']);
+    // Each cut batch rolled back whole: every event is in the tables once.
+    expect(await rows(db, await runner.prefix('log'))).toBe(3);
+    expect(await eventsCounted(db, await runner.prefix('log'))).toBe(3);
+    expect(runner.status()[0]).toMatchObject({ position: 3 });
+    expect(runner.status()[0]?.state).not.toBe('failed');
+    expect(runner.status()[0]?.error).toBeUndefined();
+  });
+
   it('answers ProjectionLaggingError after the bound when the position is not reached', async () => {
     await open();
     const runner = make(new InMemoryEventStore(), db);

@@ -56,6 +56,9 @@ interface Entry {
   rebuild?: { position: number; head: number };
   /** When this instance last tried to take the lease (it retries every `leaseRetryMs`). */
   triedLeaseAt: number;
+  /** After a transient failure (the database away): not before this time, and how many in a row. */
+  retryAt?: number;
+  retries: number;
   waiters: Array<{ position: number; resolve: () => void; reject: (e: Error) => void }>;
 }
 
@@ -74,6 +77,8 @@ export interface ReadModelDigest {
 export interface ReadModelRunnerOptions {
   readonly batchSize?: number;
   readonly onFailure?: (name: string, error: unknown) => void;
+  /** A transient failure (the database unreachable, a connection cut): retried after a pause. */
+  readonly onRetry?: (name: string, error: unknown, inMs: number) => void;
   /** Several instances on one database: who runs which projection. Default: this one runs all. */
   readonly coordination?: Coordination;
   /** How often a follower tries to take a projection's lease over. Default 1000 ms. */
@@ -106,6 +111,26 @@ interface StateRow {
 
 const IDLE_MS = 250;
 
+/** Connection-level PostgreSQL and SQLite codes: the database was away, not the event unreadable. */
+const TRANSIENT_CODES = new Set([
+  ...['08000', '08001', '08003', '08004', '08006'], // connection exceptions
+  ...['57P01', '57P02', '57P03', '53300'], // server shutting down or starting, too many connections
+  ...['40001', '40P01'], // serialisation failure, deadlock
+  ...['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'],
+  ...['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT'],
+]);
+
+/** Whether an error (or one of its causes) says the database was unreachable, so a retry may do. */
+export function isTransient(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+    if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message))
+      return true;
+  }
+  return false;
+}
+
 export class ReadModelRunner {
   private readonly entries = new Map<string, Entry>();
   private readonly coordination: Coordination;
@@ -135,6 +160,7 @@ export class ReadModelRunner {
       generation: 1,
       position: 0,
       triedLeaseAt: 0,
+      retries: 0,
       waiters: [],
     };
     this.entries.set(projection.name, entry);
@@ -382,10 +408,25 @@ export class ReadModelRunner {
       for (const entry of this.entries.values()) {
         // The live generation keeps following the log during a rebuild; only a failure stops it.
         if (entry.state === 'failed' || this.stopped) continue;
+        if (entry.retryAt !== undefined && Date.now() < entry.retryAt) continue;
         try {
           progressed = (await this.round(entry)) || progressed;
+          if (entry.retryAt !== undefined) {
+            entry.retryAt = undefined;
+            entry.retries = 0;
+            entry.error = undefined;
+          }
         } catch (error) {
-          this.fail(entry, error);
+          if (!isTransient(error)) {
+            this.fail(entry, error);
+            continue;
+          }
+          // Nothing was applied (the transaction rolled back): the same batch is tried again.
+          entry.retries += 1;
+          const pause = Math.min(250 * 2 ** Math.min(entry.retries - 1, 6), 10_000);
+          entry.retryAt = Date.now() + pause;
+          entry.error = `retrying: ${error instanceof Error ? error.message : String(error)}`;
+          this.options.onRetry?.(entry.projection.name, error, pause);
         }
       }
       if (!progressed && !this.stopped && !this.signalled) {

@@ -9,8 +9,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { PostgresReadModelDatabase, type ReadModelDatabase, SqliteReadModelDatabase } from '../sql.js';
 
-export const READ_MODEL_DATABASE_URL =
-  process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const READ_MODEL_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface OpenedReadModelDatabase {
   readonly db: ReadModelDatabase;

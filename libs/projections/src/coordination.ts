@@ -62,7 +62,7 @@ const CHANNEL = 'read_model_progress';
  * that reconnects after a loss (and then holds nothing until it acquires again).
  */
 export class PostgresCoordination implements Coordination {
-  readonly instance = instanceName();
+  readonly instance: string;
   private client: pg.Client | undefined;
   private connecting: Promise<pg.Client> | undefined;
   private readonly held = new Set<string>();
@@ -75,7 +75,11 @@ export class PostgresCoordination implements Coordination {
     private readonly schema: string,
     /** Where lease changes are told (the service's logger). */
     private readonly log: (level: 'log' | 'warn', message: string) => void = () => undefined,
-  ) {}
+    /** This instance's name in logs and on its lease connection. Default: host and pid. */
+    instance?: string,
+  ) {
+    this.instance = instance ?? instanceName();
+  }
 
   async acquire(name: string): Promise<boolean> {
     if (this.held.has(name)) return true;
@@ -140,7 +144,12 @@ export class PostgresCoordination implements Coordination {
   private connection(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true });
+      const client = new pg.Client({
+        connectionString: this.connectionString,
+        keepAlive: true,
+        // Operators find (and tests cut) an instance's lease connection by this name.
+        application_name: `account-service leases ${this.instance}`,
+      });
       client.on('error', (error) => this.lost(client, error));
       client.on('end', () => this.lost(client, undefined));
       client.on('notification', (message) => {

@@ -435,8 +435,15 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
     database: OpenedReadModelDatabase,
     store: InMemoryEventStore,
     db: ReadModelDatabase,
+    instanceName?: string,
   ) => {
-    const coordination = new PostgresCoordination(READ_MODEL_DATABASE_URL, database.schema ?? '');
+    const logged: string[] = [];
+    const coordination = new PostgresCoordination(
+      READ_MODEL_DATABASE_URL,
+      database.schema ?? '',
+      (level, message) => logged.push(`${level}: ${message}`),
+      instanceName,
+    );
     const projection = new LogProjection();
     const runner = new ReadModelRunner(store, db, { batchSize: 4, coordination, leaseRetryMs: 100 });
     await runner.register(projection);
@@ -445,7 +452,7 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
       await runner.stop();
       await coordination.close();
     });
-    return { runner, coordination, projection };
+    return { runner, coordination, projection, logged };
   };
 
   it('one instance runs the projection, the other serves it and takes over when the first dies', async () => {
@@ -474,5 +481,32 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
     expect(await eventsCounted(b.runner.db, await b.runner.prefix('log'))).toBe(17);
     // Whatever the old holder still did before it noticed, every event is in the tables once.
     expect(a.projection.applies + b.projection.applies).toBeGreaterThanOrEqual(17);
+  });
+
+  it('an instance whose lease connection is cut stops running the projection; another takes it over', async () => {
+    const database = await postgresReadModels.open();
+    cleanup.push(() => database.dispose());
+    const store = new InMemoryEventStore();
+    const name = `cut-${Date.now()}`;
+    const a = await instance(database, store, database.db, name);
+    await until(() => a.runner.status()[0]?.runsHere === true, 5000);
+    const b = await instance(database, store, await database.another());
+    await append(store, 5);
+    await b.runner.waitFor('log', 5, 5000);
+
+    // The server ends a's lease session (a network cut, an operator), while a itself lives on.
+    const admin = await database.another();
+    await admin.get('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?', [
+      `account-service leases ${name}`,
+    ]);
+    await until(() => a.logged.some((line) => line.startsWith('warn: lost the coordination connection')));
+    expect(a.logged.at(-1)).toMatch(/no longer running read-model\/log/);
+    // Whoever takes it next (a reconnects and competes too), exactly one runs it.
+    await until(() => a.runner.status()[0]?.runsHere !== b.runner.status()[0]?.runsHere, 5000);
+    const head = await append(store, 6);
+    await b.runner.waitFor('log', head, 5000);
+    await a.runner.waitFor('log', head, 5000);
+    expect(await rows(b.runner.db, await b.runner.prefix('log'))).toBe(11);
+    expect(await eventsCounted(b.runner.db, await b.runner.prefix('log'))).toBe(11);
   });
 });

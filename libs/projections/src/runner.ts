@@ -5,6 +5,7 @@
 import type { EventStore, RecordedEvent, Subscription } from '#event-store';
 import type { CheckpointStore } from './checkpoints.js';
 import { type Coordination, LeaseHolder, SoleInstance } from './coordination.js';
+import { isTransient } from './read-models.js';
 
 export interface EventProcessor {
   /** Unique and stable: the checkpoint's key. */
@@ -33,6 +34,9 @@ interface Running {
   error?: string;
   subscription?: Subscription;
   lease?: LeaseHolder;
+  /** A resubscription after a transient failure, and how many came in a row. */
+  retry?: NodeJS.Timeout;
+  retries: number;
   waiters: Array<{ position: number; resolve: () => void }>;
 }
 
@@ -49,7 +53,7 @@ export class ProcessorRunner {
 
   async start(processor: EventProcessor): Promise<void> {
     if (this.running.has(processor.name)) throw new Error(`processor ${processor.name} is already running`);
-    const entry: Running = { processor, state: 'standby', position: 0, waiters: [] };
+    const entry: Running = { processor, state: 'standby', position: 0, retries: 0, waiters: [] };
     this.running.set(processor.name, entry);
     entry.lease = new LeaseHolder(
       this.coordination,
@@ -73,18 +77,37 @@ export class ProcessorRunner {
         await processor.handle(event);
         await this.checkpoints.set(processor.name, event.globalPosition);
         entry.position = event.globalPosition;
+        entry.retries = 0;
+        entry.error = undefined;
         this.release(entry);
       },
       onError: (error) => {
-        entry.state = 'failed';
+        entry.subscription = undefined;
         entry.error = error instanceof Error ? error.message : String(error);
-        this.onFailure(processor.name, error);
+        if (!isTransient(error)) {
+          entry.state = 'failed';
+          this.onFailure(processor.name, error);
+          return;
+        }
+        // The database was away: resume from the checkpoint after a pause (the event whose
+        // handling was cut is handled again: handlers are idempotent).
+        entry.state = 'starting';
+        entry.error = `retrying: ${entry.error}`;
+        entry.retries += 1;
+        const pause = Math.min(250 * 2 ** Math.min(entry.retries - 1, 6), 10_000);
+        entry.retry = setTimeout(() => {
+          entry.retry = undefined;
+          if (entry.lease?.active && entry.subscription === undefined)
+            this.subscribe(entry).catch((failure: unknown) => this.onFailure(processor.name, failure));
+        }, pause);
       },
     });
   }
 
   /** The lease moved on: another instance resumes from the shared checkpoint. */
   private async unsubscribe(entry: Running): Promise<void> {
+    clearTimeout(entry.retry);
+    entry.retry = undefined;
     const subscription = entry.subscription;
     entry.subscription = undefined;
     await subscription?.close();

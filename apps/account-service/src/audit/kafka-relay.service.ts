@@ -12,10 +12,11 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { KafkaJsPublisher, type RecordPublisher } from '#messaging';
-import { type CheckpointStore, type Coordination, LeaseHolder } from '#projections';
+import type { CheckpointStore, Coordination } from '#projections';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
 import { COORDINATION } from '../command-pipeline/tokens.js';
 import { AUDIT_FEED, type AuditFeed } from './audit-feed.js';
+import { LeasedRelay } from './leased-relay.js';
 import { AUDIT_KAFKA_RELAY, AuditRelay, type RelayStatus } from './kafka-relay.js';
 
 export const RELAY_CHECKPOINTS = Symbol('RELAY_CHECKPOINTS');
@@ -35,8 +36,7 @@ export type KafkaCheck =
 @Injectable()
 export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('AuditKafkaRelay');
-  private relay?: AuditRelay;
-  private lease?: LeaseHolder;
+  private lease?: LeasedRelay<AuditRelay>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -56,25 +56,16 @@ export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn(`${AUDIT_KAFKA_RELAY} is disabled by PROCESSORS_DISABLED`);
       return;
     }
-    this.lease = new LeaseHolder(
+    this.lease = new LeasedRelay(
       this.coordination,
-      `relay/${AUDIT_KAFKA_RELAY}`,
-      {
-        start: () => {
-          this.relay = new AuditRelay(this.feed, this.checkpoints, this.newPublisher(), { log: this.logger });
-          this.relay.start();
-          this.logger.log(
-            `relaying the audit feed to ${this.config.kafkaAuditTopic} on ${this.config.kafkaBrokers.join(',')}`,
-          );
-        },
-        stop: async () => {
-          const relay = this.relay;
-          this.relay = undefined;
-          await relay?.stop();
-        },
+      AUDIT_KAFKA_RELAY,
+      () => {
+        this.logger.log(
+          `relaying the audit feed to ${this.config.kafkaAuditTopic} on ${this.config.kafkaBrokers.join(',')}`,
+        );
+        return new AuditRelay(this.feed, this.checkpoints, this.newPublisher(), { log: this.logger });
       },
-      1000,
-      (error) => this.logger.error(`relay lease: ${error instanceof Error ? error.message : String(error)}`),
+      this.logger,
     );
     await this.lease.start();
   }
@@ -103,7 +94,8 @@ export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationS
    */
   async check(): Promise<KafkaCheck> {
     if (!this.lease) return { status: 'disabled' };
-    if (!this.relay) {
+    const relay = this.lease.relay;
+    if (!relay) {
       // Another instance runs it: its shared checkpoint says how far the topic is.
       return {
         status: 'ok',
@@ -115,7 +107,7 @@ export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationS
         published: 0,
       };
     }
-    const { position, head, ...status } = await this.relay.status();
+    const { position, head, ...status } = await relay.status();
     return {
       status: status.state === 'retrying' ? 'degraded' : 'ok',
       topic: this.config.kafkaAuditTopic,
@@ -127,8 +119,9 @@ export class KafkaRelayService implements OnApplicationBootstrap, OnApplicationS
 
   /** Resolves once the topic holds everything up to `position` (tests, operations). */
   caughtUp(position: number, timeoutMs?: number): Promise<void> {
-    if (!this.relay) return Promise.reject(new Error('the Kafka relay is not running in this instance'));
-    return this.relay.caughtUp(position, timeoutMs);
+    const relay = this.lease?.relay;
+    if (!relay) return Promise.reject(new Error('the Kafka relay is not running in this instance'));
+    return relay.caughtUp(position, timeoutMs);
   }
 }
 

@@ -3,10 +3,11 @@
 // relay retries in the background and catches up from its checkpoint once the receiver is back.
 // With several instances it runs in the one holding its lease (see KafkaRelayService).
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { type CheckpointStore, type Coordination, LeaseHolder } from '#projections';
+import type { CheckpointStore, Coordination } from '#projections';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
 import { COORDINATION } from '../command-pipeline/tokens.js';
 import { AUDIT_FEED, type AuditFeed } from './audit-feed.js';
+import { LeasedRelay } from './leased-relay.js';
 import { AUDIT_SYSLOG, SyslogRelay, type SyslogRelayStatus } from './syslog-relay.js';
 
 export const SYSLOG_CHECKPOINTS = Symbol('SYSLOG_CHECKPOINTS');
@@ -18,8 +19,7 @@ export type SyslogCheck =
 @Injectable()
 export class SyslogRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('AuditSyslogRelay');
-  private relay?: SyslogRelay;
-  private lease?: LeaseHolder;
+  private lease?: LeasedRelay<SyslogRelay>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -35,29 +35,19 @@ export class SyslogRelayService implements OnApplicationBootstrap, OnApplication
       this.logger.warn(`${AUDIT_SYSLOG} is disabled by PROCESSORS_DISABLED`);
       return;
     }
-    this.lease = new LeaseHolder(
+    this.lease = new LeasedRelay(
       this.coordination,
-      `relay/${AUDIT_SYSLOG}`,
-      {
-        start: () => {
-          this.relay = new SyslogRelay(this.feed, this.checkpoints, {
-            target,
-            format: this.config.syslogFormat,
-            log: this.logger,
-          });
-          this.relay.start();
-          this.logger.log(
-            `sending the audit feed to ${this.relay.target} (RFC 5424, ${this.config.syslogFormat})`,
-          );
-        },
-        stop: async () => {
-          const relay = this.relay;
-          this.relay = undefined;
-          await relay?.stop();
-        },
+      AUDIT_SYSLOG,
+      () => {
+        const relay = new SyslogRelay(this.feed, this.checkpoints, {
+          target,
+          format: this.config.syslogFormat,
+          log: this.logger,
+        });
+        this.logger.log(`sending the audit feed to ${relay.target} (RFC 5424, ${this.config.syslogFormat})`);
+        return relay;
       },
-      1000,
-      (error) => this.logger.error(`relay lease: ${error instanceof Error ? error.message : String(error)}`),
+      this.logger,
     );
     await this.lease.start();
   }
@@ -73,7 +63,8 @@ export class SyslogRelayService implements OnApplicationBootstrap, OnApplication
   async check(): Promise<SyslogCheck> {
     const target = this.config.syslogTarget;
     if (!this.lease || target === undefined) return { status: 'disabled' };
-    if (!this.relay) {
+    const relay = this.lease.relay;
+    if (!relay) {
       // Another instance runs it: its shared checkpoint says how far the receiver got.
       const { host, port } = target;
       return {
@@ -86,13 +77,14 @@ export class SyslogRelayService implements OnApplicationBootstrap, OnApplication
         sent: 0,
       };
     }
-    const status = await this.relay.status();
+    const status = await relay.status();
     return { status: status.state === 'retrying' ? 'degraded' : 'ok', ...status };
   }
 
   /** Resolves once the receiver has been sent everything up to `position` (tests, operations). */
   caughtUp(position: number, timeoutMs?: number): Promise<void> {
-    if (!this.relay) return Promise.reject(new Error('the syslog relay is not running in this instance'));
-    return this.relay.caughtUp(position, timeoutMs);
+    const relay = this.lease?.relay;
+    if (!relay) return Promise.reject(new Error('the syslog relay is not running in this instance'));
+    return relay.caughtUp(position, timeoutMs);
   }
 }

@@ -5,6 +5,7 @@
 // lease over within seconds. Then: the survivor's read models, caught up to the head, have the
 // digests of a fresh rebuild (no event applied twice or skipped), a license freed by the processor
 // after the failover is freed once, and the audit topic holds every audit record (none missing).
+// The killed instance, started again, runs nothing and serves what the survivor writes.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -296,5 +297,20 @@ describe.skipIf(!available)('two instances on one PostgreSQL: leases and failove
     console.log(
       `failover: ${head} events, ${expected.size} audit records, ${messages.length} messages on the topic (${messages.length - onTopic.size} re-sent after the kill)`,
     );
+
+    // The killed instance comes back: it runs nothing (b holds every lease) and serves what b writes.
+    a = await startService(env('a'), await freePort());
+    await sleep(1500);
+    const back = await runs(a.base);
+    expect(back.none, back.detail).toBe(true);
+    const last = await ok(
+      b.base,
+      'POST',
+      `${t}/users`,
+      { userPrincipalName: upn('back'), displayName: 'Back' },
+      admin,
+    );
+    const seenByA = await ok(a.base, 'GET', `${t}/users/${last.userId}?minPosition=${last.position}`);
+    expect(seenByA.userPrincipalName).toBe(upn('back'));
   });
 });

@@ -509,4 +509,30 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
     expect(await rows(b.runner.db, await b.runner.prefix('log'))).toBe(11);
     expect(await eventsCounted(b.runner.db, await b.runner.prefix('log'))).toBe(11);
   });
+
+  it('a projection stopped in the instance that runs it is reported stopped by the others, until a rebuild', async () => {
+    const database = await postgresReadModels.open();
+    cleanup.push(() => database.dispose());
+    const store = new InMemoryEventStore();
+    const a = await instance(database, store, database.db);
+    await until(() => a.runner.status()[0]?.runsHere === true, 5000);
+    const b = await instance(database, store, await database.another());
+    await append(store, 3);
+    await b.runner.waitFor('log', 3, 5000);
+
+    (a.projection as unknown as { failOn?: string }).failOn = 'Poison';
+    await append(store, 1, 'Poison');
+    await until(() => b.runner.status()[0]?.state === 'failed', 5000);
+    expect(b.runner.status()[0]?.error).toMatch(/cannot fold Poison.*stopped in the instance that runs it/);
+    await expect(b.runner.waitFor('log', 4, 5000)).rejects.toThrow(/has stopped/);
+    expect(a.runner.status()[0]).toMatchObject({ state: 'failed', runsHere: true });
+
+    // The fix ships (here: the same object stops throwing) and the operator rebuilds.
+    (a.projection as unknown as { failOn?: string }).failOn = undefined;
+    await a.runner.rebuild('log');
+    await b.runner.waitFor('log', 4, 5000);
+    await until(() => b.runner.status()[0]?.state === 'standby', 5000);
+    expect(b.runner.status()[0]?.error).toBeUndefined();
+    expect(await rows(b.runner.db, await b.runner.prefix('log'))).toBe(4);
+  });
 });

@@ -56,6 +56,8 @@ interface Entry {
   rebuild?: { position: number; head: number };
   /** When this instance last tried to take the lease (it retries every `leaseRetryMs`). */
   triedLeaseAt: number;
+  /** Failed in the instance that runs it (seen in the state row): followed still, for the recovery. */
+  remoteFailure?: boolean;
   /** After a transient failure (the database away): not before this time, and how many in a row. */
   retryAt?: number;
   retries: number;
@@ -107,7 +109,11 @@ interface StateRow {
   readonly version: number;
   readonly generation: number;
   readonly position: number;
+  /** Why the instance that runs it stopped it (an event it can't apply); null while it runs. */
+  readonly error: string | null;
 }
+
+const STATE_SQL = 'SELECT version, generation, position, error FROM read_model_state WHERE name = ?';
 
 const IDLE_MS = 250;
 
@@ -245,6 +251,9 @@ export class ReadModelRunner {
   async waitFor(name: string, position: number, timeoutMs: number): Promise<void> {
     const entry = this.entry(name);
     if (entry.position >= position) return;
+    // A stop seen in the row may be over (a rebuild elsewhere): look again before answering with it.
+    if (entry.remoteFailure) await this.follow(entry);
+    if (entry.position >= position) return;
     if (entry.state === 'failed')
       throw new ProjectionLaggingError(`${name} has stopped: ${entry.error ?? ''}`);
     await new Promise<void>((resolve, reject) => {
@@ -354,10 +363,7 @@ export class ReadModelRunner {
   async digestAt(name: string): Promise<ReadModelDigest> {
     const { projection } = this.entry(name);
     return this.db.snapshot(async (s) => {
-      const row = await s.get<StateRow>(
-        'SELECT version, generation, position FROM read_model_state WHERE name = ?',
-        [name],
-      );
+      const row = await s.get<StateRow>(STATE_SQL, [name]);
       if (row === undefined) throw new Error(`${name} has never been built here`);
       const hash = createHash('sha256');
       for (const table of [...projection.tables].sort()) {
@@ -390,7 +396,8 @@ export class ReadModelRunner {
         name ${text} PRIMARY KEY,
         version ${int} NOT NULL,
         generation ${int} NOT NULL,
-        position ${int} NOT NULL
+        position ${int} NOT NULL,
+        error ${text}
       )${tableOptions}`);
     });
     return this.ready;
@@ -407,7 +414,7 @@ export class ReadModelRunner {
       let progressed = false;
       for (const entry of this.entries.values()) {
         // The live generation keeps following the log during a rebuild; only a failure stops it.
-        if (entry.state === 'failed' || this.stopped) continue;
+        if ((entry.state === 'failed' && !entry.remoteFailure) || this.stopped) continue;
         if (entry.retryAt !== undefined && Date.now() < entry.retryAt) continue;
         try {
           progressed = (await this.round(entry)) || progressed;
@@ -419,6 +426,7 @@ export class ReadModelRunner {
         } catch (error) {
           if (!isTransient(error)) {
             this.fail(entry, error);
+            await this.shareFailure(entry);
             continue;
           }
           // Nothing was applied (the transaction rolled back): the same batch is tried again.
@@ -457,6 +465,12 @@ export class ReadModelRunner {
       await this.follow(entry);
       if (entry.state !== 'failed') entry.state = 'standby';
       return false;
+    }
+    if (entry.remoteFailure) {
+      // The instance that stopped on it is gone and this one runs it now: it tries for itself.
+      entry.remoteFailure = false;
+      entry.state = 'catching_up';
+      entry.error = undefined;
     }
     return this.step(entry);
   }
@@ -511,12 +525,33 @@ export class ReadModelRunner {
   /** Adopts what another process wrote to the checkpoint row, if it differs from what we hold. */
   private async follow(entry: Entry): Promise<void> {
     if (entry.rebuild !== undefined) return; // our own rebuild is about to switch; it knows
-    const row = await this.db.get<StateRow>(
-      'SELECT version, generation, position FROM read_model_state WHERE name = ?',
-      [entry.projection.name],
-    );
-    if (row !== undefined && (row.generation !== entry.generation || row.position !== entry.position))
+    const row = await this.db.get<StateRow>(STATE_SQL, [entry.projection.name]);
+    if (row === undefined) return;
+    // Only a follower takes a stop from the row: the holder knows its own.
+    const stoppedElsewhere = row.error !== null && !this.coordination.holds(leaseOf(entry.projection.name));
+    if (
+      row.generation !== entry.generation ||
+      row.position !== entry.position ||
+      stoppedElsewhere !== (entry.remoteFailure === true)
+    )
       this.adopt(entry, row);
+  }
+
+  /**
+   * Writes why this instance stopped the projection into its state row, so that every instance
+   * reports it (readiness, reads) rather than waiting on a checkpoint that won't move. Best effort.
+   */
+  private async shareFailure(entry: Entry): Promise<void> {
+    if (!this.coordination.holds(leaseOf(entry.projection.name))) return;
+    try {
+      await this.db.run('UPDATE read_model_state SET error = ? WHERE name = ? AND generation = ?', [
+        entry.error ?? 'stopped',
+        entry.projection.name,
+        entry.generation,
+      ]);
+    } catch {
+      // The database is away: the others see no progress, and the reason in this one's /readyz.
+    }
   }
 
   private adopt(entry: Entry, row: StateRow): void {
@@ -529,11 +564,25 @@ export class ReadModelRunner {
       entry.waiters = [];
       return;
     }
-    // A new generation was built from zero: a failure of the old one is behind us.
-    if (row.generation !== entry.generation && entry.state === 'failed') {
+    if (row.error !== null && !this.coordination.holds(leaseOf(projection.name))) {
+      entry.state = 'failed';
+      entry.remoteFailure = true;
+      entry.error = `${row.error} (stopped in the instance that runs it)`;
+      entry.generation = row.generation;
+      entry.position = row.position;
+      entry.waiters.forEach((w) =>
+        w.reject(new ProjectionLaggingError(`${projection.name} has stopped: ${entry.error ?? ''}`)),
+      );
+      entry.waiters = [];
+      return;
+    }
+    // A new generation was built from zero (or the instance that runs it recovered): a failure of
+    // the old one is behind us.
+    if ((row.generation !== entry.generation || entry.remoteFailure) && entry.state === 'failed') {
       entry.state = 'catching_up';
       entry.error = undefined;
     }
+    entry.remoteFailure = false;
     entry.generation = row.generation;
     entry.position = row.position;
     projection.changed?.(row.position);
@@ -543,9 +592,7 @@ export class ReadModelRunner {
   /** Serialises every writer of one projection's state (and tables) across connections and instances. */
   private async lockState(tx: SqlSession, name: string): Promise<StateRow | undefined> {
     await this.lockKey(tx, `read-model/${name}`);
-    return tx.get<StateRow>('SELECT version, generation, position FROM read_model_state WHERE name = ?', [
-      name,
-    ]);
+    return tx.get<StateRow>(STATE_SQL, [name]);
   }
 
   /**
@@ -598,9 +645,9 @@ export class ReadModelRunner {
     position: number,
   ): Promise<void> {
     await tx.run(
-      `INSERT INTO read_model_state (name, version, generation, position) VALUES (?, ?, ?, ?)
+      `INSERT INTO read_model_state (name, version, generation, position, error) VALUES (?, ?, ?, ?, NULL)
        ON CONFLICT (name) DO UPDATE SET version = excluded.version, generation = excluded.generation,
-         position = excluded.position`,
+         position = excluded.position, error = NULL`,
       [projection.name, projection.version, generation, position],
     );
   }

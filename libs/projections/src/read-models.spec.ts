@@ -455,13 +455,19 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
     return { runner, coordination, projection, logged };
   };
 
-  it('one instance runs the projection, the other serves it and takes over when the first dies', async () => {
+  /** Two instances on one fresh schema; `a` started first and holds the lease. */
+  const pair = async (aName?: string) => {
     const database = await postgresReadModels.open();
     cleanup.push(() => database.dispose());
     const store = new InMemoryEventStore();
-    const a = await instance(database, store, database.db);
+    const a = await instance(database, store, database.db, aName);
     await until(() => a.runner.status()[0]?.runsHere === true, 5000);
     const b = await instance(database, store, await database.another());
+    return { database, store, a, b };
+  };
+
+  it('one instance runs the projection, the other serves it and takes over when the first dies', async () => {
+    const { store, a, b } = await pair();
 
     let head = await append(store, 10);
     // Read-your-writes on the follower: it waits for the holder's checkpoint.
@@ -484,13 +490,8 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
   });
 
   it('an instance whose lease connection is cut stops running the projection; another takes it over', async () => {
-    const database = await postgresReadModels.open();
-    cleanup.push(() => database.dispose());
-    const store = new InMemoryEventStore();
     const name = `cut-${Date.now()}`;
-    const a = await instance(database, store, database.db, name);
-    await until(() => a.runner.status()[0]?.runsHere === true, 5000);
-    const b = await instance(database, store, await database.another());
+    const { database, store, a, b } = await pair(name);
     await append(store, 5);
     await b.runner.waitFor('log', 5, 5000);
 
@@ -511,12 +512,7 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
   });
 
   it('a projection stopped in the instance that runs it is reported stopped by the others, until a rebuild', async () => {
-    const database = await postgresReadModels.open();
-    cleanup.push(() => database.dispose());
-    const store = new InMemoryEventStore();
-    const a = await instance(database, store, database.db);
-    await until(() => a.runner.status()[0]?.runsHere === true, 5000);
-    const b = await instance(database, store, await database.another());
+    const { store, a, b } = await pair();
     await append(store, 3);
     await b.runner.waitFor('log', 3, 5000);
 

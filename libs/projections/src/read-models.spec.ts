@@ -531,4 +531,29 @@ describe('ReadModelRunner: two instances coordinated on PostgreSQL', () => {
     expect(b.runner.status()[0]?.error).toBeUndefined();
     expect(await rows(b.runner.db, await b.runner.prefix('log'))).toBe(4);
   });
+
+  it('a rolling upgrade: the old build lets go of a projection the new build registered', async () => {
+    const { database, store, a } = await pair();
+    await append(store, 4);
+    await a.runner.waitFor('log', 4, 5000);
+    // The new build (the projection's version bumped) starts beside the old one.
+    const coordination = new PostgresCoordination(READ_MODEL_DATABASE_URL, database.schema ?? '');
+    const upgraded = new ReadModelRunner(store, await database.another(), {
+      batchSize: 4,
+      coordination,
+      leaseRetryMs: 100,
+    });
+    cleanup.push(async () => {
+      await upgraded.stop();
+      await coordination.close();
+    });
+    await upgraded.register(new LogProjection(2));
+    upgraded.start();
+    await append(store, 2);
+    await until(() => upgraded.status()[0]?.runsHere === true, 5000);
+    await upgraded.waitFor('log', 6, 5000);
+    expect(upgraded.status()[0]).toMatchObject({ generation: 2, position: 6 });
+    expect(a.runner.status()[0]).toMatchObject({ state: 'failed', runsHere: false });
+    expect(await rows(upgraded.db, await upgraded.prefix('log'))).toBe(6);
+  });
 });

@@ -557,8 +557,10 @@ export class ReadModelRunner {
   private adopt(entry: Entry, row: StateRow): void {
     const { projection } = entry;
     if (row.version !== projection.version) {
-      // A newer (or older) build of the projection owns the tables now: this code must not write them.
+      // A newer (or older) build of the projection owns the tables now: this code must not write
+      // them, and lets an instance running that build have the lease (a rolling upgrade).
       entry.state = 'failed';
+      void this.coordination.release(leaseOf(projection.name));
       entry.error = `${projection.name}: the database holds version ${row.version}, this code is version ${projection.version}; restart to rebuild`;
       entry.waiters.forEach((w) => w.reject(new ProjectionLaggingError(entry.error)));
       entry.waiters = [];

@@ -106,4 +106,37 @@ describe.each(readModelDatabases)('read-model database on $name', (factory) => {
     // The connection is free again afterwards.
     expect(await db.get('SELECT count(*) AS c FROM t')).toEqual({ c: 2500 });
   });
+
+  it('survives the server ending its connections, idle or in a transaction (PostgreSQL)', async () => {
+    if (factory.name !== 'postgres') return;
+    await open();
+    const admin = await factory.open();
+    try {
+      // Every backend whose last query carried this run's marker (not the admin's own).
+      const endAll = async () =>
+        (
+          await admin.db.get<{ n: number }>(
+            `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+             WHERE pid <> pg_backend_pid() AND query LIKE ?`,
+            [`%marker_${process.pid}%`],
+          )
+        )?.n;
+      // An idle pooled connection ended by the server: no unhandled 'error' event, the next query works.
+      await db.get(`SELECT 1 AS marker_${process.pid}`);
+      expect(await endAll()).toBeGreaterThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await db.get(`SELECT 1 AS ok`)).toEqual({ ok: 1 });
+      // Ended inside a transaction: the transaction fails, the process lives on.
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.get(`SELECT 1 AS marker_${process.pid}`);
+          expect(await endAll()).toBe(1);
+          await tx.run('INSERT INTO t (k, n) VALUES (?, 1)', ['lost']);
+        }),
+      ).rejects.toThrow();
+      expect(await db.get('SELECT count(*) AS c FROM t')).toEqual({ c: 0 });
+    } finally {
+      await admin.dispose();
+    }
+  });
 });

@@ -337,6 +337,8 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
     readonly connectionString: string;
     readonly schema: string;
     readonly max?: number;
+    /** How its connections show in pg_stat_activity. */
+    readonly applicationName?: string;
   }): Promise<PostgresReadModelDatabase> {
     const quoted = pg.escapeIdentifier(options.schema);
     const pool = new pg.Pool({
@@ -344,7 +346,11 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
       max: options.max ?? 10,
       options: `-c search_path=${quoted}`,
       types: readModelTypes,
+      application_name: options.applicationName ?? 'account-service read models',
     });
+    // An idle pooled connection the server ends (a restart, a terminated backend) must not take the
+    // process down: the pool drops it, and the next query opens another.
+    pool.on('error', () => undefined);
     try {
       await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     } catch (error) {
@@ -374,8 +380,7 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
   }
 
   async transaction<T>(fn: (tx: SqlSession) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
+    return this.withClient(async (client) => {
       await client.query('BEGIN');
       try {
         const result = await fn(postgresSession(client));
@@ -385,27 +390,24 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
-    } finally {
-      client.release();
-    }
+    });
   }
 
-  async snapshot<T>(fn: (s: SqlSession) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
+  snapshot<T>(fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         return await fn(postgresSession(client));
       } finally {
         await client.query('COMMIT').catch(() => undefined);
       }
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async *stream(sql: string, params: readonly SqlValue[] = [], chunk = 1000): AsyncIterable<unknown[][]> {
     const client = await this.pool.connect();
+    const lost = (): void => undefined;
+    client.on('error', lost);
     try {
       // A cursor in a read-only transaction: one snapshot, fetched a chunk at a time.
       await client.query('BEGIN READ ONLY');
@@ -413,6 +415,24 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
       await client.query('COMMIT');
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
+      client.off('error', lost);
+      client.release();
+    }
+  }
+
+  /**
+   * A pooled client for one unit of work. While checked out it has no listener of the pool's, so
+   * a connection the server ends mid-work would throw an unhandled 'error' event: the work's own
+   * query fails instead, and the client is released (and discarded by the pool) all the same.
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const lost = (): void => undefined;
+    client.on('error', lost);
+    try {
+      return await work(client);
+    } finally {
+      client.off('error', lost);
       client.release();
     }
   }

@@ -99,6 +99,8 @@ export class PostgresCoordination implements Coordination {
     } catch {
       return false; // the connection broke under the query: 'lost' has dropped it, the next try reconnects
     }
+    // The connection was lost (or closed) while the query ran: whatever it took went with it.
+    if (this.client !== client || this.closed) return false;
     if (rows[0]?.ok === true) {
       this.held.add(name);
       this.log('log', `${this.instance} now runs ${name}`);
@@ -146,7 +148,10 @@ export class PostgresCoordination implements Coordination {
     this.connecting ??= (async () => {
       const client = new pg.Client({
         connectionString: this.connectionString,
+        // A holder's host that vanishes without closing the connection must not keep its leases
+        // for the operating system's default two hours: probes on both ends within seconds.
         keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
         // Operators find (and tests cut) an instance's lease connection by this name.
         application_name: `account-service leases ${this.instance}`,
       });
@@ -159,7 +164,11 @@ export class PostgresCoordination implements Coordination {
       });
       try {
         await client.connect();
+        await client.query(
+          'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 30000',
+        );
         await client.query(`LISTEN ${CHANNEL}`);
+        if (this.closed) throw new Error('coordination closed while connecting');
       } catch (error) {
         await client.end().catch(() => undefined);
         throw error;
@@ -210,6 +219,7 @@ export class LeaseHolder {
   private stopped = true;
   private turn: Promise<void> = Promise.resolve();
   private unlisten: (() => void) | undefined;
+  private queued = false;
 
   constructor(
     private readonly coordination: Coordination,
@@ -226,7 +236,13 @@ export class LeaseHolder {
 
   start(): Promise<void> {
     this.stopped = false;
-    this.unlisten = this.coordination.onChange(() => void this.check());
+    // Only a lost connection (undefined) or news of this lease matter; one check queued at most.
+    this.unlisten = this.coordination.onChange((name) => {
+      if ((name === undefined || name === this.name) && !this.queued) {
+        this.queued = true;
+        void this.check().finally(() => (this.queued = false));
+      }
+    });
     return this.check();
   }
 
@@ -254,7 +270,14 @@ export class LeaseHolder {
         }
         if (!this.running && (await this.coordination.acquire(this.name))) {
           this.running = true;
-          await this.work.start();
+          try {
+            await this.work.start();
+          } catch (error) {
+            // Not running after all: let go, so that this or another instance tries again.
+            this.running = false;
+            await this.coordination.release(this.name);
+            throw error;
+          }
         }
       } catch (error) {
         this.onError(error);

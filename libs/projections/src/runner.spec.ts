@@ -99,6 +99,29 @@ describe('ProcessorRunner', () => {
     expect(runner.status()[0]).toMatchObject({ state: 'running', position: 5 });
     expect(runner.status()[0]?.error).toBeUndefined();
   });
+
+  it('keeps retrying while its checkpoint store is away, then resumes', async () => {
+    const store = new InMemoryEventStore();
+    const inner = new MemoryCheckpointStore();
+    await append(store, 3);
+    let away = 3;
+    const checkpoints = {
+      get: async (name: string) => {
+        if (away-- > 0) throw Object.assign(new Error('too many connections'), { code: '53300' });
+        return inner.get(name);
+      },
+      set: (name: string, position: number) => inner.set(name, position),
+    };
+    const processor = new Recording();
+    const failures: string[] = [];
+    const runner = runnerOf(store, checkpoints, (name) => failures.push(name));
+    await runner.start(processor);
+    expect(runner.status()[0]?.error).toMatch(/retrying: too many connections/);
+    await runner.caughtUp('recording', 3);
+    expect(processor.seen).toEqual([1, 2, 3]);
+    expect(failures).toEqual([]);
+    expect(runner.status()[0]).toMatchObject({ state: 'running', position: 3 });
+  });
 });
 
 describe('ProcessorRunner: two instances with leases on PostgreSQL', () => {

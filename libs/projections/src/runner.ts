@@ -37,7 +37,16 @@ interface Running {
   /** A resubscription after a transient failure, and how many came in a row. */
   retry?: NodeJS.Timeout;
   retries: number;
+  /** Number of the current subscription run (see subscribe). */
+  run: number;
   waiters: Array<{ position: number; resolve: () => void }>;
+}
+
+/** A processor's own failure (its handler or its checkpoint), told apart from the log's. */
+class HandlerFailure extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
 }
 
 export class ProcessorRunner {
@@ -53,7 +62,7 @@ export class ProcessorRunner {
 
   async start(processor: EventProcessor): Promise<void> {
     if (this.running.has(processor.name)) throw new Error(`processor ${processor.name} is already running`);
-    const entry: Running = { processor, state: 'standby', position: 0, retries: 0, waiters: [] };
+    const entry: Running = { processor, state: 'standby', position: 0, retries: 0, run: 0, waiters: [] };
     this.running.set(processor.name, entry);
     entry.lease = new LeaseHolder(
       this.coordination,
@@ -65,53 +74,86 @@ export class ProcessorRunner {
     await entry.lease.start();
   }
 
+  /**
+   * Subscribes from the checkpoint. Each run has a number: a run the lease outlived (lost while it
+   * read the checkpoint, or replaced by a later one) gives up instead of subscribing twice.
+   */
   private async subscribe(entry: Running): Promise<void> {
     const { processor } = entry;
+    const run = ++entry.run;
+    await this.closeSubscription(entry);
     entry.state = 'starting';
-    entry.error = undefined;
-    entry.position = await this.checkpoints.get(processor.name);
+    let position: number;
+    try {
+      position = await this.checkpoints.get(processor.name);
+    } catch (error) {
+      this.retryLater(entry, run, error);
+      return;
+    }
+    if (run !== entry.run || !entry.lease?.active) return;
+    entry.position = position;
     entry.state = 'running';
     entry.subscription = this.store.subscribe({
-      after: entry.position,
+      after: position,
       handler: async (event) => {
-        await processor.handle(event);
-        await this.checkpoints.set(processor.name, event.globalPosition);
+        try {
+          await processor.handle(event);
+          await this.checkpoints.set(processor.name, event.globalPosition);
+        } catch (error) {
+          throw new HandlerFailure(error);
+        }
         entry.position = event.globalPosition;
         entry.retries = 0;
         entry.error = undefined;
         this.release(entry);
       },
       onError: (error) => {
+        if (run !== entry.run) return;
         entry.subscription = undefined;
-        entry.error = error instanceof Error ? error.message : String(error);
-        if (!isTransient(error)) {
+        // Reading the log failing is never the processor's fault; its own failures may be transient.
+        const cause = error instanceof HandlerFailure ? error.cause : error;
+        if (error instanceof HandlerFailure && !isTransient(cause)) {
           entry.state = 'failed';
-          this.onFailure(processor.name, error);
+          entry.error = cause instanceof Error ? cause.message : String(cause);
+          this.onFailure(processor.name, cause);
           return;
         }
-        // The database was away: resume from the checkpoint after a pause (the event whose
-        // handling was cut is handled again: handlers are idempotent).
-        entry.state = 'starting';
-        entry.error = `retrying: ${entry.error}`;
-        entry.retries += 1;
-        const pause = Math.min(250 * 2 ** Math.min(entry.retries - 1, 6), 10_000);
-        entry.retry = setTimeout(() => {
-          entry.retry = undefined;
-          if (entry.lease?.active && entry.subscription === undefined)
-            this.subscribe(entry).catch((failure: unknown) => this.onFailure(processor.name, failure));
-        }, pause);
+        this.retryLater(entry, run, cause);
       },
     });
   }
 
+  /**
+   * The database or the log was away: resume from the checkpoint after a growing pause, for as long
+   * as this run holds the lease (the event whose handling was cut is handled again: handlers are
+   * idempotent).
+   */
+  private retryLater(entry: Running, run: number, error: unknown): void {
+    if (run !== entry.run) return;
+    entry.state = 'starting';
+    entry.error = `retrying: ${error instanceof Error ? error.message : String(error)}`;
+    entry.retries += 1;
+    const pause = Math.min(250 * 2 ** Math.min(entry.retries - 1, 6), 10_000);
+    clearTimeout(entry.retry);
+    entry.retry = setTimeout(() => {
+      entry.retry = undefined;
+      if (run === entry.run && entry.lease?.active) void this.subscribe(entry);
+    }, pause);
+  }
+
   /** The lease moved on: another instance resumes from the shared checkpoint. */
   private async unsubscribe(entry: Running): Promise<void> {
+    entry.run += 1; // whatever run is in flight gives up
+    await this.closeSubscription(entry);
+    if (entry.state !== 'failed') entry.state = 'standby';
+  }
+
+  private async closeSubscription(entry: Running): Promise<void> {
     clearTimeout(entry.retry);
     entry.retry = undefined;
     const subscription = entry.subscription;
     entry.subscription = undefined;
     await subscription?.close();
-    if (entry.state !== 'failed') entry.state = 'standby';
   }
 
   status(): ProcessorStatus[] {

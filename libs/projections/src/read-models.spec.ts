@@ -368,6 +368,28 @@ describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
     expect(await rows(db, await second.prefix('log'))).toBe(4);
   });
 
+  it('an older build leaves a newer build’s tables alone, and says so', async () => {
+    await open();
+    const store = new InMemoryEventStore();
+    await append(store, 4);
+    const newer = make(store, db);
+    await newer.register(new LogProjection(2));
+    newer.start();
+    await newer.waitFor('log', 4, 2000);
+    const digest = await newer.digest('log');
+    await newer.stop();
+
+    const older = make(store, db);
+    await older.register(new LogProjection(1));
+    older.start();
+    expect(older.status()[0]).toMatchObject({ state: 'failed', generation: 1, position: 4 });
+    expect(older.status()[0]?.error).toMatch(/holds version 2, newer than this build's 1; run rebuild log/);
+    await append(store, 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await checkpoint(db)).toMatchObject({ version: 2, generation: 1, position: 4 });
+    expect(await older.digest('log')).toBe(digest);
+  });
+
   it('stop rejects pending waiters with ProjectionLaggingError', async () => {
     await open();
     const runner = new ReadModelRunner(new InMemoryEventStore(), db);
@@ -403,6 +425,25 @@ describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
       expect(await rows(service.db, await service.prefix('log'))).toBe(16);
       await until(() => service.status()[0]?.state === 'live');
       expect(service.status()[0]).toMatchObject({ state: 'live', generation: 2, position: 16 });
+    });
+
+    it('a runner stopped on an event comes back when another process rebuilds with fixed code', async () => {
+      const database = await open();
+      const store = new InMemoryEventStore();
+      await append(store, 2);
+      await append(store, 1, 'Poison');
+      const service = make(store, db);
+      await service.register(new LogProjection(1, 'Poison'));
+      service.start();
+      await until(() => service.status()[0]?.state === 'failed');
+
+      // The CLI, on its own connection, with the fixed projection.
+      const cli = make(store, await database.another());
+      await cli.register(new LogProjection());
+      await cli.rebuild('log');
+      // Nobody reads from the service meanwhile: its loop alone notices the switch.
+      await until(() => service.status()[0]?.state === 'live', 5000);
+      expect(service.status()[0]).toMatchObject({ generation: 2, position: 3 });
     });
 
     it('two runners that both believe they run a projection still apply each event once', async () => {

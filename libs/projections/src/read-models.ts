@@ -95,6 +95,13 @@ export const readModelPrefix = (name: string, generation: number): string =>
 
 export class ProjectionLaggingError extends Error {}
 
+/** Reading the log failed: never the projection's fault, so always worth another try. */
+export class LogUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`reading the log: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** Thrown by `applyBatch` to say which event of the batch could not be applied. */
 export class ProjectionEventError extends Error {
   constructor(
@@ -129,9 +136,15 @@ const TRANSIENT_CODES = new Set([
 /** Whether an error (or one of its causes) says the database was unreachable, so a retry may do. */
 export function isTransient(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof LogUnavailableError) return true;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
-    if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message))
+    if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('SQLITE_BUSY')))
+      return true;
+    if (
+      /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+        e.message,
+      )
+    )
       return true;
   }
   return false;
@@ -173,12 +186,18 @@ export class ReadModelRunner {
     try {
       await this.db.transaction(async (tx) => {
         const row = await this.lockState(tx, projection.name);
-        if (row && row.version === projection.version) {
+        if (row && row.version >= projection.version) {
           entry.generation = row.generation;
           entry.position = row.position;
+          // A newer build owns the tables (a rollout under way, or this one rolled back): leave
+          // them alone. `rebuild` with this build takes the projection back deliberately.
+          if (row.version > projection.version) {
+            entry.state = 'failed';
+            entry.error = `${projection.name}: the database holds version ${row.version}, newer than this build's ${projection.version}; run rebuild ${projection.name} with this build to take it back`;
+          }
           return;
         }
-        // New, or its code changed: start a fresh generation from zero (once, whichever instance
+        // New, or its code is newer: start a fresh generation from zero (once, whichever instance
         // registers first: the others find the row at this version under the lock).
         entry.generation = (row?.generation ?? 0) + 1;
         entry.position = 0;
@@ -404,17 +423,28 @@ export class ReadModelRunner {
   }
 
   private async run(): Promise<void> {
-    const subscription = this.store.subscribe({
-      after: await this.store.headPosition(),
-      handler: () => this.notify(),
-    });
-    this.unsubscribe = () => subscription.close();
+    // Appends wake the loop at once; without the subscription (the store away at start) it polls.
+    try {
+      const subscription = this.store.subscribe({
+        after: await this.store.headPosition(),
+        handler: () => this.notify(),
+        onError: () => undefined,
+      });
+      this.unsubscribe = () => subscription.close();
+    } catch {
+      this.unsubscribe = undefined;
+    }
     while (!this.stopped) {
       this.signalled = false;
       let progressed = false;
       for (const entry of this.entries.values()) {
         // The live generation keeps following the log during a rebuild; only a failure stops it.
-        if ((entry.state === 'failed' && !entry.remoteFailure) || this.stopped) continue;
+        if (this.stopped) continue;
+        if (entry.state === 'failed' && !entry.remoteFailure) {
+          // Stopped here; a rebuild elsewhere (the CLI, another instance) brings it back.
+          await this.follow(entry).catch(() => undefined);
+          continue;
+        }
         if (entry.retryAt !== undefined && Date.now() < entry.retryAt) continue;
         try {
           progressed = (await this.round(entry)) || progressed;
@@ -479,7 +509,9 @@ export class ReadModelRunner {
   private async step(entry: Entry): Promise<boolean> {
     const { generation, position } = entry;
     const batchSize = this.options.batchSize ?? 500;
-    const events = await this.store.readAll(position, batchSize);
+    const events = await this.store.readAll(position, batchSize).catch((error: unknown) => {
+      throw new LogUnavailableError(error);
+    });
     // A rebuild switched generations while we read: this batch belongs to the old one.
     if (entry.generation !== generation || entry.position !== position) return true;
     if (events.length === 0) {

@@ -30,6 +30,20 @@ async function main(): Promise<void> {
     }
   });
   const { app } = await createApp({ config, apiKeys });
+  // A signal closes the whole service (app, leases, store, read models) before the process ends:
+  // leases are handed over at once and the last batch is committed or rolled back, not cut.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: shutting down`);
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`shutdown: ${error instanceof Error ? error.message : String(error)}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
   await app.listen(config.port, '0.0.0.0');
   logger.log(`listening on port ${config.port} (event store: ${config.eventStore}, data: ${config.dataDir})`);
 }

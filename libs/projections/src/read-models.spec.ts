@@ -274,7 +274,10 @@ describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
     for (const seen of seenDuringRebuild) expect(await seen.prefix).toBe(livePrefix);
     expect(await runner.prefix('log')).not.toBe(livePrefix);
     expect(runner.status()[0]?.generation).toBe(2);
-    expect(await tablesOf(db, livePrefix)).toEqual([]);
+    // The replaced generation stays until the next switch (a read may still be on it), with every
+    // row it had; the one before it goes then.
+    expect(await tablesOf(db, livePrefix)).toEqual([`${livePrefix}entries`, `${livePrefix}streams`]);
+    expect(await rows(db, livePrefix)).toBeGreaterThanOrEqual(30);
 
     const head = await store.headPosition();
     expect(head).toBe(40);
@@ -293,6 +296,47 @@ describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
     expect(await runner.digest('log')).toBe(await fresh.digest('log'));
     expect(await runner.digestAt('log')).toMatchObject({ position: head, generation: 2 });
     expect(await checkpoint(db)).toMatchObject({ generation: 2, position: head });
+
+    await runner.rebuild('log');
+    expect(await tablesOf(db, livePrefix)).toEqual([]);
+    expect(await tablesOf(db, 'rm_log_g2_')).toEqual(['rm_log_g2_entries', 'rm_log_g2_streams']);
+    expect(await rows(db, await runner.prefix('log'))).toBe(head);
+  });
+
+  it('reads that took the live prefix just before a switch still find their tables', async () => {
+    await open();
+    const store = new InMemoryEventStore();
+    await append(store, 40);
+    const runner = make(store, db, 10);
+    await runner.register(new LogProjection());
+    runner.start();
+    await runner.waitFor('log', 40, 2000);
+    let rebuilding = true;
+    const failures: string[] = [];
+    let reads = 0;
+    const readers = Array.from({ length: 4 }, async () => {
+      while (rebuilding) {
+        const prefix = await runner.prefix('log');
+        // A reader a moment slower than the switch: the window the old drop-at-switch lost.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        try {
+          expect(await rows(db, prefix)).toBe(40);
+          reads += 1;
+        } catch (error) {
+          failures.push(error instanceof Error ? error.message : String(error));
+        }
+      }
+    });
+    for (let i = 0; i < 3; i++) {
+      await runner.rebuild('log');
+      // Rebuilds come minutes apart, not back to back: a read spans one switch, never two.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    rebuilding = false;
+    await Promise.all(readers);
+    expect(failures).toEqual([]);
+    expect(reads).toBeGreaterThan(10);
+    expect(runner.status()[0]?.generation).toBe(4);
   });
 
   it('refuses a second rebuild while one runs, without harming it', async () => {
@@ -361,11 +405,14 @@ describe.each(readModelDatabases)('ReadModelRunner on $name', (factory) => {
     await second.register(bumped);
     expect(second.status()[0]).toMatchObject({ position: 0, generation: 2 });
     expect(await checkpoint(db)).toMatchObject({ version: 2, generation: 2, position: 0 });
-    expect(await tablesOf(db, 'rm_log_g1_')).toEqual([]);
+    // The old build's tables stay until the next switch: its instances may still be reading them.
+    expect(await rows(db, 'rm_log_g1_')).toBe(4);
     second.start();
     await second.waitFor('log', 4, 2000);
     expect(bumped.applies).toBe(4);
     expect(await rows(db, await second.prefix('log'))).toBe(4);
+    await second.rebuild('log');
+    expect(await tablesOf(db, 'rm_log_g1_')).toEqual([]);
   });
 
   it('an older build leaves a newer build’s tables alone, and says so', async () => {

@@ -201,7 +201,8 @@ export class ReadModelRunner {
         // registers first: the others find the row at this version under the lock).
         entry.generation = (row?.generation ?? 0) + 1;
         entry.position = 0;
-        if (row) await this.dropTables(tx, projection, readModelPrefix(projection.name, row.generation));
+        // The old build's live generation stays until the next switch (its readers may be mid-query).
+        if (row) await this.dropGenerationsBelow(tx, projection, row.generation);
         const prefix = readModelPrefix(projection.name, entry.generation);
         await this.dropTables(tx, projection, prefix);
         await projection.setup(tx, prefix, this.db.ddl);
@@ -333,9 +334,10 @@ export class ReadModelRunner {
               throw new Error(`${name} was switched to generation ${live.generation} by another rebuild`);
             if (position < Math.max(entry.position, live?.position ?? 0)) return; // one more round
             await this.saveState(tx, projection, next, position);
-            await this.dropTables(tx, projection, readModelPrefix(name, entry.generation));
-            if (live !== undefined && live.generation !== entry.generation)
-              await this.dropTables(tx, projection, readModelPrefix(name, live.generation));
+            // The generation just replaced stays until the next switch: a read that took its prefix
+            // a moment ago (in this process or another instance) may still be querying it. Older
+            // ones go now.
+            await this.dropGenerationsBelow(tx, projection, live?.generation ?? entry.generation);
             await this.coordination.announce(tx, leaseOf(name));
             switched = true;
           });
@@ -684,6 +686,34 @@ export class ReadModelRunner {
          position = excluded.position, error = NULL`,
       [projection.name, projection.version, generation, position],
     );
+  }
+
+  /**
+   * Drops the projection's tables of every generation below `keep`, as the catalog lists them. Only
+   * tables it names (another projection's name may start like this one's).
+   */
+  private async dropGenerationsBelow(
+    tx: SqlSession,
+    projection: ReadModelProjection,
+    keep: number,
+  ): Promise<void> {
+    const stem = readModelPrefix(projection.name, 0).replace(/0_$/, '');
+    const tables =
+      tx.dialect === 'sqlite'
+        ? await tx.all<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
+            [stem.length, stem],
+          )
+        : await tx.all<{ name: string }>(
+            `SELECT table_name AS name FROM information_schema.tables
+             WHERE table_schema = current_schema() AND substr(table_name, 1, CAST(? AS INTEGER)) = CAST(? AS TEXT)`,
+            [stem.length, stem],
+          );
+    for (const { name: table } of tables) {
+      const match = /^(\d+)_(.+)$/.exec(table.slice(stem.length));
+      if (match && Number(match[1]) < keep && projection.tables.includes(match[2] ?? ''))
+        await tx.exec(`DROP TABLE IF EXISTS ${table}`);
+    }
   }
 
   private async dropTables(tx: SqlSession, projection: ReadModelProjection, prefix: string): Promise<void> {

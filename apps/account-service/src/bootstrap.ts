@@ -88,16 +88,26 @@ function openSqlite(file: string): Database.Database {
  * a SQLite file of their own in DATA_DIR (in memory for the memory store). Their own file, not the
  * events' one: a batch transaction spans awaits, and must never hold the lock appends need.
  */
-export async function openReadModelDatabase(config: AppConfig): Promise<ReadModelDatabase> {
+export async function openReadModelDatabase(
+  config: AppConfig,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<ReadModelDatabase> {
   if (config.eventStore === 'postgres') {
     return PostgresReadModelDatabase.connect({
       connectionString: config.databaseUrl ?? '',
       schema: config.databaseSchema,
+      ...(options.readOnly ? { readOnly: true } : {}),
     });
   }
   if (config.eventStore === 'memory') return new SqliteReadModelDatabase(new Database(':memory:'));
+  const file = path.join(config.dataDir, 'read-models.db');
+  // Read-only (audit verify): a role or a file that allows reading only is enough, nothing is created.
+  if (options.readOnly)
+    return new SqliteReadModelDatabase(
+      new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 }),
+    );
   fs.mkdirSync(config.dataDir, { recursive: true });
-  return new SqliteReadModelDatabase(openSqlite(path.join(config.dataDir, 'read-models.db')));
+  return new SqliteReadModelDatabase(openSqlite(file));
 }
 
 /** Leases among instances: on PostgreSQL several may share the store; elsewhere this one is alone. */

@@ -339,12 +339,17 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
     readonly max?: number;
     /** How its connections show in pg_stat_activity. */
     readonly applicationName?: string;
+    /**
+     * Only reads (audit verify): creates no schema (which needs CREATE on the database even when
+     * it exists) and runs every transaction read-only.
+     */
+    readonly readOnly?: boolean;
   }): Promise<PostgresReadModelDatabase> {
     const quoted = pg.escapeIdentifier(options.schema);
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 10,
-      options: `-c search_path=${quoted}`,
+      options: `-c search_path=${quoted}${options.readOnly ? ' -c default_transaction_read_only=on' : ''}`,
       types: readModelTypes,
       application_name: options.applicationName ?? 'account-service read models',
     });
@@ -352,7 +357,7 @@ export class PostgresReadModelDatabase implements ReadModelDatabase {
     // process down: the pool drops it, and the next query opens another.
     pool.on('error', () => undefined);
     try {
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+      if (!options.readOnly) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     } catch (error) {
       // Two instances starting at once may both try to create it.
       if (!(error instanceof pg.DatabaseError && error.code === '23505')) {

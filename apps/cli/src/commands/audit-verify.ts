@@ -98,7 +98,7 @@ async function openAuditTables(config: AppConfig): Promise<{ db: ReadModelDataba
   // Checked first: opening a file that isn't there would create an empty one in the wrong place.
   if (file !== undefined && !fs.existsSync(file))
     throw new Failure(`${file} does not exist: no read models here`);
-  const db = await openReadModelDatabase(config);
+  const db = await openReadModelDatabase(config, { readOnly: true });
   try {
     const where =
       db instanceof PostgresReadModelDatabase ? `PostgreSQL schema ${db.schema}` : (file ?? 'the database');

@@ -6,3 +6,4 @@ export * from './directory/index.js';
 export * from './audit/index.js';
 export * from './sql.js';
 export * from './coordination.js';
+export * from './position-waiters.js';

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { EventStore, RecordedEvent } from '#event-store';
 import { type Coordination, SoleInstance } from './coordination.js';
+import { PositionWaiters } from './position-waiters.js';
 import type { ReadModelDatabase, SqlDdl, SqlSession } from './sql.js';
 
 export interface ReadModelProjection {
@@ -61,7 +62,7 @@ interface Entry {
   /** After a transient failure (the database away): not before this time, and how many in a row. */
   retryAt?: number;
   retries: number;
-  waiters: Array<{ position: number; resolve: () => void; reject: (e: Error) => void }>;
+  waiters: PositionWaiters;
 }
 
 export interface RebuildProgress {
@@ -180,7 +181,7 @@ export class ReadModelRunner {
       position: 0,
       triedLeaseAt: 0,
       retries: 0,
-      waiters: [],
+      waiters: new PositionWaiters(),
     };
     this.entries.set(projection.name, entry);
     try {
@@ -248,10 +249,9 @@ export class ReadModelRunner {
       // Handed over at once on a clean stop, rather than when the connection closes.
       await this.coordination.release(leaseOf(entry.projection.name));
       if (entry.state !== 'failed') entry.state = 'stopped';
-      entry.waiters.forEach((w) =>
-        w.reject(new ProjectionLaggingError(`${entry.projection.name} stopped with the service`)),
+      entry.waiters.rejectAll(
+        new ProjectionLaggingError(`${entry.projection.name} stopped with the service`),
       );
-      entry.waiters = [];
     }
   }
 
@@ -276,26 +276,14 @@ export class ReadModelRunner {
     if (entry.position >= position) return;
     if (entry.state === 'failed')
       throw new ProjectionLaggingError(`${name} has stopped: ${entry.error ?? ''}`);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        entry.waiters = entry.waiters.filter((w) => w !== waiter);
-        reject(new ProjectionLaggingError(`${name} is at ${entry.position}, not yet at ${position}`));
-      }, timeoutMs);
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      entry.waiters.push(waiter);
-      // A follower learns of another instance's progress on its next round: have one now.
-      this.notify();
-    });
+    const waiting = entry.waiters.wait(
+      position,
+      timeoutMs,
+      () => new ProjectionLaggingError(`${name} is at ${entry.position}, not yet at ${position}`),
+    );
+    // A follower learns of another instance's progress on its next round: have one now.
+    this.notify();
+    await waiting;
   }
 
   /**
@@ -549,10 +537,9 @@ export class ReadModelRunner {
   private fail(entry: Entry, error: unknown): void {
     entry.state = 'failed';
     entry.error = error instanceof Error ? error.message : String(error);
-    entry.waiters.forEach((w) =>
-      w.reject(new ProjectionLaggingError(`${entry.projection.name} has stopped: ${entry.error ?? ''}`)),
+    entry.waiters.rejectAll(
+      new ProjectionLaggingError(`${entry.projection.name} has stopped: ${entry.error ?? ''}`),
     );
-    entry.waiters = [];
     this.options.onFailure?.(entry.projection.name, error);
   }
 
@@ -596,8 +583,7 @@ export class ReadModelRunner {
       entry.state = 'failed';
       void this.coordination.release(leaseOf(projection.name));
       entry.error = `${projection.name}: the database holds version ${row.version}, this code is version ${projection.version}; restart to rebuild`;
-      entry.waiters.forEach((w) => w.reject(new ProjectionLaggingError(entry.error)));
-      entry.waiters = [];
+      entry.waiters.rejectAll(new ProjectionLaggingError(entry.error));
       return;
     }
     if (row.error !== null && !this.coordination.holds(leaseOf(projection.name))) {
@@ -606,10 +592,9 @@ export class ReadModelRunner {
       entry.error = `${row.error} (stopped in the instance that runs it)`;
       entry.generation = row.generation;
       entry.position = row.position;
-      entry.waiters.forEach((w) =>
-        w.reject(new ProjectionLaggingError(`${projection.name} has stopped: ${entry.error ?? ''}`)),
+      entry.waiters.rejectAll(
+        new ProjectionLaggingError(`${projection.name} has stopped: ${entry.error ?? ''}`),
       );
-      entry.waiters = [];
       return;
     }
     // A new generation was built from zero (or the instance that runs it recovered): a failure of
@@ -669,9 +654,7 @@ export class ReadModelRunner {
   }
 
   private release(entry: Entry): void {
-    const ready = entry.waiters.filter((w) => w.position <= entry.position);
-    entry.waiters = entry.waiters.filter((w) => w.position > entry.position);
-    ready.forEach((w) => w.resolve());
+    entry.waiters.release(entry.position);
   }
 
   private async saveState(

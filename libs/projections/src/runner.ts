@@ -5,6 +5,7 @@
 import type { EventStore, RecordedEvent, Subscription } from '#event-store';
 import type { CheckpointStore } from './checkpoints.js';
 import { type Coordination, LeaseHolder, SoleInstance } from './coordination.js';
+import { PositionWaiters } from './position-waiters.js';
 import { isTransient } from './read-models.js';
 
 export interface EventProcessor {
@@ -39,7 +40,7 @@ interface Running {
   retries: number;
   /** Number of the current subscription run (see subscribe). */
   run: number;
-  waiters: Array<{ position: number; resolve: () => void }>;
+  waiters: PositionWaiters;
 }
 
 /** A processor's own failure (its handler or its checkpoint), told apart from the log's. */
@@ -62,7 +63,14 @@ export class ProcessorRunner {
 
   async start(processor: EventProcessor): Promise<void> {
     if (this.running.has(processor.name)) throw new Error(`processor ${processor.name} is already running`);
-    const entry: Running = { processor, state: 'standby', position: 0, retries: 0, run: 0, waiters: [] };
+    const entry: Running = {
+      processor,
+      state: 'standby',
+      position: 0,
+      retries: 0,
+      run: 0,
+      waiters: new PositionWaiters(),
+    };
     this.running.set(processor.name, entry);
     entry.lease = new LeaseHolder(
       this.coordination,
@@ -170,19 +178,11 @@ export class ProcessorRunner {
     const entry = this.running.get(name);
     if (!entry) throw new Error(`no processor ${name}`);
     if (entry.position >= position) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${name} did not reach ${position} in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      entry.waiters.push({
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    await entry.waiters.wait(
+      position,
+      timeoutMs,
+      () => new Error(`${name} did not reach ${position} in ${timeoutMs} ms`),
+    );
   }
 
   async stopAll(): Promise<void> {
@@ -194,8 +194,6 @@ export class ProcessorRunner {
   }
 
   private release(entry: Running): void {
-    const ready = entry.waiters.filter((w) => w.position <= entry.position);
-    entry.waiters = entry.waiters.filter((w) => w.position > entry.position);
-    ready.forEach((w) => w.resolve());
+    entry.waiters.release(entry.position);
   }
 }

@@ -7,7 +7,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { AuditRecord } from '#audit';
 import type { OutgoingMessage, RecordPublisher } from '#messaging';
-import type { CheckpointStore } from '#projections';
+import { type CheckpointStore, PositionWaiters } from '#projections';
 import type { AuditFeed } from './audit-feed.js';
 
 /** The relay's checkpoint key in the CheckpointStore. */
@@ -89,7 +89,7 @@ export class AuditRelay {
   private published = 0;
   private loop?: Promise<void>;
   private stopping?: AbortController;
-  private waiters: Array<{ position: number; resolve: () => void }> = [];
+  private readonly waiters = new PositionWaiters();
 
   constructor(
     private readonly feed: AuditFeed,
@@ -151,20 +151,11 @@ export class AuditRelay {
   /** Resolves once everything up to `position` is acknowledged and checkpointed. */
   async caughtUp(position: number, timeoutMs = 10_000): Promise<void> {
     if (this.position >= position) return;
-    await new Promise<void>((resolve, reject) => {
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`${this.name} did not reach ${position} in ${timeoutMs} ms (at ${this.position})`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    await this.waiters.wait(
+      position,
+      timeoutMs,
+      () => new Error(`${this.name} did not reach ${position} in ${timeoutMs} ms (at ${this.position})`),
+    );
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -248,9 +239,7 @@ export class AuditRelay {
   }
 
   private release(): void {
-    const ready = this.waiters.filter((w) => w.position <= this.position);
-    this.waiters = this.waiters.filter((w) => w.position > this.position);
-    for (const waiter of ready) waiter.resolve();
+    this.waiters.release(this.position);
   }
 }
 

@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { setTimeout as wait } from 'node:timers/promises';
 import { frameOctetCounted, toSyslog, type SyslogOptions } from '#audit';
-import type { CheckpointStore } from '#projections';
+import { type CheckpointStore, PositionWaiters } from '#projections';
 import type { AuditFeed } from './audit-feed.js';
 
 /** The relay's checkpoint key. */
@@ -80,7 +80,7 @@ export class SyslogRelay {
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private socket: net.Socket | undefined;
-  private waiters: Array<{ position: number; resolve: () => void }> = [];
+  private readonly waiters = new PositionWaiters();
 
   constructor(
     private readonly feed: AuditFeed,
@@ -134,24 +134,14 @@ export class SyslogRelay {
   /** Resolves once everything up to `position` has been written (tests, operations). */
   caughtUp(position: number, timeoutMs = 10_000): Promise<void> {
     if (this.position >= position) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(
-          new Error(
-            `${this.name} is at ${this.position}, not yet at ${position} (${this.lastError ?? this.state})`,
-          ),
-        );
-      }, timeoutMs);
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(
+      position,
+      timeoutMs,
+      () =>
+        new Error(
+          `${this.name} is at ${this.position}, not yet at ${position} (${this.lastError ?? this.state})`,
+        ),
+    );
   }
 
   private get stopped(): boolean {
@@ -276,8 +266,6 @@ export class SyslogRelay {
   }
 
   private release(): void {
-    const ready = this.waiters.filter((w) => w.position <= this.position);
-    this.waiters = this.waiters.filter((w) => w.position > this.position);
-    ready.forEach((w) => w.resolve());
+    this.waiters.release(this.position);
   }
 }

@@ -29,3 +29,16 @@ export interface AuditFeed {
    */
   waitForMore(cursor: number, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }
+
+/** How far a relay at `position` is behind the feed's head, for its status; nothing when the feed doesn't answer. */
+export async function lagBehind(
+  feed: Pick<AuditFeed, 'head'>,
+  position: number,
+): Promise<{ readonly head?: number; readonly lag?: number }> {
+  try {
+    const head = await feed.head();
+    return { head, lag: Math.max(0, head - position) };
+  } catch {
+    return {};
+  }
+}

@@ -8,7 +8,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import type { AuditRecord } from '#audit';
 import type { OutgoingMessage, RecordPublisher } from '#messaging';
 import { type CheckpointStore, PositionWaiters } from '#projections';
-import type { AuditFeed } from './audit-feed.js';
+import { type AuditFeed, lagBehind } from './audit-feed.js';
 
 /** The relay's checkpoint key in the CheckpointStore. */
 export const AUDIT_KAFKA_RELAY = 'audit-kafka-relay';
@@ -130,17 +130,12 @@ export class AuditRelay {
   }
 
   async status(): Promise<RelayStatus> {
-    let head: number | undefined;
-    try {
-      head = await this.feed.head();
-    } catch {
-      head = undefined;
-    }
+    const behind = await lagBehind(this.feed, this.position);
     return {
       name: this.name,
       state: this.state,
       position: this.position,
-      ...(head !== undefined ? { head, lag: Math.max(0, head - this.position) } : {}),
+      ...behind,
       failures: this.failures,
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
       ...(this.failingSince ? { failingSince: this.failingSince.toISOString() } : {}),

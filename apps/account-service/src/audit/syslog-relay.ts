@@ -17,7 +17,7 @@ import os from 'node:os';
 import { setTimeout as wait } from 'node:timers/promises';
 import { frameOctetCounted, toSyslog, type SyslogOptions } from '#audit';
 import { type CheckpointStore, PositionWaiters } from '#projections';
-import type { AuditFeed } from './audit-feed.js';
+import { type AuditFeed, lagBehind } from './audit-feed.js';
 
 /** The relay's checkpoint key. */
 export const AUDIT_SYSLOG = 'audit-syslog';
@@ -112,18 +112,13 @@ export class SyslogRelay {
   }
 
   async status(): Promise<SyslogRelayStatus> {
-    let head: number | undefined;
-    try {
-      head = await this.feed.head();
-    } catch {
-      head = undefined;
-    }
+    const behind = await lagBehind(this.feed, this.position);
     return {
       name: this.name,
       state: this.state,
       target: this.target,
       position: this.position,
-      ...(head !== undefined ? { head, lag: Math.max(0, head - this.position) } : {}),
+      ...behind,
       failures: this.failures,
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
       ...(this.failingSince !== undefined ? { failingSince: this.failingSince } : {}),

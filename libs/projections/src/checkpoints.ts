@@ -1,6 +1,6 @@
 // Where each subscriber of the global log remembers how far it got.
 import type Database from 'better-sqlite3';
-import type pg from 'pg';
+import pg from 'pg';
 
 export interface CheckpointStore {
   /** Last handled global position (0 when never run). */
@@ -54,7 +54,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
   ) {}
 
   static async create(pool: pg.Pool, schema: string): Promise<PostgresCheckpointStore> {
-    const quoted = `"${schema.replace(/"/g, '""')}"`;
+    const quoted = pg.escapeIdentifier(schema);
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${quoted}.checkpoints (
       name text PRIMARY KEY,

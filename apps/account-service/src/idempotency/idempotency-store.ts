@@ -1,7 +1,7 @@
 // Stored first responses per (app, Idempotency-Key), in the same database as the events. The
 // record is written before the response leaves.
 import type Database from 'better-sqlite3';
-import type pg from 'pg';
+import pg from 'pg';
 
 export interface StoredResponse {
   readonly appId: string;
@@ -90,8 +90,9 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   ) {}
 
   static async create(pool: pg.Pool, schema: string): Promise<PostgresIdempotencyStore> {
-    const table = `"${schema.replace(/"/g, '""')}".idempotency_records`;
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    const quoted = pg.escapeIdentifier(schema);
+    const table = `${quoted}.idempotency_records`;
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
       app_id text NOT NULL,
       idempotency_key text NOT NULL,

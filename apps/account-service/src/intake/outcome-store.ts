@@ -2,7 +2,7 @@
 // events. An outcome is stored before the command's offset is committed; a re-delivered or
 // duplicated commandId finds it here and is answered with the same result, nothing executed again.
 import type Database from 'better-sqlite3';
-import type pg from 'pg';
+import pg from 'pg';
 
 export interface StoredOutcome {
   readonly commandId: string;
@@ -80,7 +80,7 @@ export class PostgresCommandOutcomeStore implements CommandOutcomeStore {
   ) {}
 
   static async create(pool: pg.Pool, schema: string): Promise<PostgresCommandOutcomeStore> {
-    const quoted = `"${schema.replace(/"/g, '""')}"`;
+    const quoted = pg.escapeIdentifier(schema);
     const table = `${quoted}.command_outcomes`;
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (

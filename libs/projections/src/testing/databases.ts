@@ -60,7 +60,17 @@ export const postgresReadModels: ReadModelDatabaseFactory = {
     const schema = `rm_spec_${randomBytes(6).toString('hex')}`;
     const connect = () =>
       PostgresReadModelDatabase.connect({ connectionString: READ_MODEL_DATABASE_URL, schema, max: 4 });
-    const connections = [await connect()];
+    let first: ReadModelDatabase;
+    try {
+      first = await connect();
+    } catch (error) {
+      throw new Error(
+        `PostgreSQL is not reachable at ${READ_MODEL_DATABASE_URL.replace(/\/\/[^@/]*@/, '//…@')} (${String(error)}). ` +
+          'The read-model specs run on SQLite and PostgreSQL: start the server, or point DATABASE_URL at one.',
+        { cause: error },
+      );
+    }
+    const connections = [first];
     return {
       db: connections[0] as ReadModelDatabase,
       schema,

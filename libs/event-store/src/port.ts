@@ -54,9 +54,15 @@ export interface AppendResult {
   readonly streams: ReadonlyArray<{ readonly streamId: string; readonly nextExpectedVersion: number }>;
 }
 
+export interface ReadStreamOptions {
+  /** Only events with streamVersion >= fromVersion (0-based). Default 0. */
+  readonly fromVersion?: number;
+}
+
 export interface ReadStreamResult {
-  /** -1 when the stream does not exist. */
+  /** The stream's current version (of its last event, whatever fromVersion); -1 when it does not exist. */
   readonly version: number;
+  /** The events from fromVersion on, in stream order (none when fromVersion is past the version). */
   readonly events: readonly RecordedEvent[];
 }
 
@@ -82,7 +88,12 @@ export interface EventStore {
    * that returns the stored positions (a retried append must not duplicate).
    */
   append(entries: readonly StreamAppend[]): Promise<AppendResult>;
-  readStream(streamId: string): Promise<ReadStreamResult>;
+  /**
+   * The stream's events from `options.fromVersion` on, at a cost in the events returned, not in the
+   * stream's length: a cache of folded state catches up by reading only what follows its version.
+   * A fromVersion that is not a non-negative integer is a RangeError.
+   */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
   /** Events with globalPosition > after, in global order, at most `limit` of them. */
   readAll(after: number, limit: number): Promise<readonly RecordedEvent[]>;
   /** Global position of the last stored event (0 if none). */

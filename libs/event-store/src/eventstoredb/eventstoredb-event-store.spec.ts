@@ -53,3 +53,52 @@ describe('EventStoreDbEventStore on a server that gives no log positions on stre
     }
   });
 });
+
+describe('EventStoreDbEventStore reading a stream from a version', () => {
+  const events = (count: number) => Array.from({ length: count }, () => newEvent('E'));
+
+  it('asks the server for the tail only', async () => {
+    const model = new KurrentDbModel();
+    const store = await EventStoreDbEventStore.connect({ client: model.client() });
+    for (let batch = 0; batch < 3; batch += 1) {
+      await store.append([{ streamId: 'long', expectedVersion: 'any', events: events(100) }]);
+    }
+    let before = model.streamEventsRead;
+    const tail = await store.readStream('long', { fromVersion: 297 });
+    expect(tail.events.map((event) => event.streamVersion)).toEqual([297, 298, 299]);
+    expect(model.streamEventsRead - before).toBe(3);
+    before = model.streamEventsRead;
+    // Past the end: the empty read, then the last event for the version.
+    expect(await store.readStream('long', { fromVersion: 300 })).toEqual({ version: 299, events: [] });
+    expect(model.streamEventsRead - before).toBe(1);
+    await store.close();
+  });
+
+  it('answers consistently when an append lands between the empty read and the version read', async () => {
+    const model = new KurrentDbModel();
+    const writer = await EventStoreDbEventStore.connect({ client: model.client() });
+    await writer.append([{ streamId: 's', expectedVersion: 'no_stream', events: events(2) }]);
+    const client = model.client();
+    let raced = false;
+    // The reader's client appends through the writer just before the reader's version read.
+    const racing = {
+      ...client,
+      readStream: (name: string, options?: Parameters<typeof client.readStream>[1]) => {
+        if (raced || name !== writer.names.data('s') || options?.direction !== 'backwards') {
+          return client.readStream(name, options);
+        }
+        raced = true;
+        return (async function* () {
+          await writer.append([{ streamId: 's', expectedVersion: 1, events: events(2) }]);
+          yield* client.readStream(name, options);
+        })();
+      },
+    } as unknown as typeof client;
+    const reader = await EventStoreDbEventStore.connect({ client: racing });
+    const result = await reader.readStream('s', { fromVersion: 2 });
+    expect(raced).toBe(true);
+    expect(result.version).toBe(3);
+    expect(result.events.map((event) => event.streamVersion)).toEqual([2, 3]);
+    await Promise.all([reader.close(), writer.close()]);
+  });
+});

@@ -79,10 +79,12 @@ import type {
   ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import { assertReadAllArgs, planAppend, type AppendState, type StoredEventRef } from '../core/append-plan.js';
+import { fromVersionOf } from '../core/read-stream-options.js';
 import { ChangeSignal, PollingSubscription } from '../core/subscription.js';
 import type {
   AppendResult,
   EventStore,
+  ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
   StreamAppend,
@@ -259,12 +261,25 @@ export class EventStoreDbEventStore implements EventStore {
     return result;
   }
 
-  async readStream(streamId: string): Promise<ReadStreamResult> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
     this.assertOpen();
-    const records = await this.readRecords(this.names.data(streamId), {});
-    const events = records.map((record) => fromStoredRecord(this.names, record));
-    // Derived from the events just read, so that version and events come from one read.
-    return { version: events.length - 1, events };
+    const fromVersion = fromVersionOf(options);
+    const streamName = this.names.data(streamId);
+    for (;;) {
+      // From the revision on (revision = stream version): the server reads only what it returns.
+      const records = await this.readRecords(streamName, { fromRevision: BigInt(fromVersion) });
+      const events = records.map((record) => fromStoredRecord(this.names, record));
+      // Derived from the events just read whenever there are some, so that both come from one read.
+      const last = events.at(-1);
+      if (last !== undefined) return { version: last.streamVersion, events };
+      // Nothing from 0 on: no stream.
+      if (fromVersion === 0) return { version: -1, events };
+      // Nothing at or after fromVersion: the version takes a second read. Had an append reached
+      // fromVersion in between, the answer would contradict itself, so read its events instead
+      // (events are never removed, so the next read finds them).
+      const version = await this.readStreamVersion(streamName);
+      if (version < fromVersion) return { version, events };
+    }
   }
 
   async readAll(after: number, limit: number): Promise<readonly RecordedEvent[]> {
@@ -441,13 +456,7 @@ export class EventStoreDbEventStore implements EventStore {
     const found = new Map<string, StoredEventRef>();
     for (const streamId of streamIds) {
       reads.push(async () => {
-        const [last] = await this.readRecords(this.names.data(streamId), {
-          direction: 'backwards',
-          fromRevision: 'end',
-          maxCount: 1,
-          requiresLeader: true,
-        });
-        versions.set(streamId, last === undefined ? -1 : versionOf(last.revision));
+        versions.set(streamId, await this.readStreamVersion(this.names.data(streamId), true));
       });
     }
     for (const eventId of eventIds) {
@@ -488,6 +497,17 @@ export class EventStoreDbEventStore implements EventStore {
       throw error;
     }
     return records;
+  }
+
+  /** The revision of the stream's last event (its version); -1 when it has none. */
+  private async readStreamVersion(streamName: string, requiresLeader = false): Promise<number> {
+    const [last] = await this.readRecords(streamName, {
+      direction: 'backwards',
+      fromRevision: 'end',
+      maxCount: 1,
+      requiresLeader,
+    });
+    return last === undefined ? -1 : versionOf(last.revision);
   }
 
   private async readLedgerHead(requiresLeader = false): Promise<LedgerEntry | undefined> {

@@ -1,10 +1,12 @@
 // The in-memory adapter: for unit tests and replays. Same rules as the durable adapters (they
 // share the append planner and the subscription loop); nothing survives the process.
 import { assertReadAllArgs, planAppend, type AppendState, type StoredEventRef } from '../core/append-plan.js';
+import { fromVersionOf } from '../core/read-stream-options.js';
 import { ChangeSignal, PollingSubscription } from '../core/subscription.js';
 import type {
   AppendResult,
   EventStore,
+  ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
   StreamAppend,
@@ -54,10 +56,12 @@ export class InMemoryEventStore implements EventStore {
     return plan.result;
   }
 
-  async readStream(streamId: string): Promise<ReadStreamResult> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
     this.assertOpen();
-    const events = [...(this.byStream.get(streamId) ?? [])];
-    return { version: events.length - 1, events };
+    const from = fromVersionOf(options);
+    // Versions are 0-based and gap-free, so version v sits at index v.
+    const stream = this.byStream.get(streamId) ?? [];
+    return { version: stream.length - 1, events: stream.slice(from) };
   }
 
   async readAll(after: number, limit: number): Promise<readonly RecordedEvent[]> {

@@ -1,64 +1,15 @@
 // Integration tier: the PostgreSQL adapter against a real server (DATABASE_URL, else the machine's
 // own on 127.0.0.1:5432). Every store lives in a fresh schema of its own, dropped afterwards, so
 // that parallel test files and repeated runs never see each other's events.
-import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Pool } from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WrongExpectedVersionError, type RecordedEvent, type StreamAppend } from '../port.js';
 import { eventStoreContract } from '../testing/contract.js';
 import { newEvent } from '../testing/events.js';
 import { PostgresEventStore } from './postgres-event-store.js';
+import { admin, DATABASE_URL, endAdmin, freshSchema, newPool } from './testing/test-database.js';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function redacted(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
-  }
-}
-
-function newPool(max = 10): Pool {
-  const pool = new Pool({ connectionString: DATABASE_URL, max, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined);
-  return pool;
-}
-
-// Shared by the contract tests (stores on a pool they don't own) and for creating/dropping schemas.
-let sharedPool: Pool | undefined;
-let reachable: Promise<void> | undefined;
-
-/** The shared pool, once the server answered; otherwise a failure that says what to do. */
-async function admin(): Promise<Pool> {
-  sharedPool ??= newPool();
-  const pool = sharedPool;
-  reachable ??= pool.query('SELECT 1').then(
-    () => undefined,
-    (error: unknown) => {
-      // Not a skip: CI runs a server, so an unreachable one is a broken environment.
-      throw new Error(
-        `PostgreSQL is not reachable at ${redacted(DATABASE_URL)} (${String(error)}). ` +
-          'These integration tests need a running server: start it, or point DATABASE_URL at one.',
-      );
-    },
-  );
-  await reachable;
-  return pool;
-}
-
-afterAll(async () => {
-  await sharedPool?.end();
-});
-
-/** A schema name no other run uses; the adapter creates it, the caller drops it. */
-async function freshSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
-  const pool = await admin();
-  const schema = `es_test_${randomBytes(6).toString('hex')}`;
-  return { schema, drop: () => pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).then(() => undefined) };
-}
+afterAll(endAdmin);
 
 eventStoreContract('postgres', async () => {
   const pool = await admin();
@@ -361,6 +312,51 @@ describe('PostgresEventStore', () => {
     await owning.close();
     expect(owning.pool.ended).toBe(true);
     await expect(owning.headPosition()).rejects.toThrow(/closed/);
+  });
+
+  it('reads a stream from a version touching only the rows it returns', async () => {
+    const pool = newPool();
+    pools.push(pool);
+    const store = await PostgresEventStore.connect({ pool, schema });
+    opened.push(store);
+    const events = (count: number) => Array.from({ length: count }, () => newEvent('E'));
+    for (let batch = 0; batch < 10; batch += 1) {
+      await store.append([
+        { streamId: 'long', expectedVersion: 'any', events: events(300) },
+        { streamId: `other-${batch}`, expectedVersion: 'any', events: events(300) },
+      ]);
+    }
+    await pool.query(`ANALYZE ${schema}.events, ${schema}.streams`);
+
+    // The statement the store really sends, explained with its own parameters.
+    const query = vi.spyOn(pool, 'query');
+    const tail = await store.readStream('long', { fromVersion: 2997 });
+    const [text, values] = query.mock.calls.at(-1) as unknown as [string, unknown[]];
+    query.mockRestore();
+    expect(tail.version).toBe(2999);
+    expect(tail.events.map((event) => event.streamVersion)).toEqual([2997, 2998, 2999]);
+
+    interface PlanNode {
+      'Node Type': string;
+      'Relation Name'?: string;
+      'Actual Rows': number;
+      'Actual Loops': number;
+      Plans?: PlanNode[];
+    }
+    const { rows } = await pool.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
+      values,
+    );
+    const onEvents: PlanNode[] = [];
+    const walk = (node: PlanNode): void => {
+      if (node['Relation Name'] === 'events') onEvents.push(node);
+      node.Plans?.forEach(walk);
+    };
+    walk(rows[0]!['QUERY PLAN'][0].Plan);
+    // An index range scan (plain or bitmap, as the planner likes) that yields the three rows only.
+    expect(onEvents).toHaveLength(1);
+    expect(['Index Scan', 'Bitmap Heap Scan']).toContain(onEvents[0]!['Node Type']);
+    expect(onEvents[0]!['Actual Rows'] * onEvents[0]!['Actual Loops']).toBe(3);
   });
 
   it('keeps event stores in different schemas apart', async () => {

@@ -36,12 +36,14 @@
 // anything that hashes events must canonicalise first.
 import { Client, DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { assertReadAllArgs, planAppend, type AppendState, type StoredEventRef } from '../core/append-plan.js';
+import { fromVersionOf } from '../core/read-stream-options.js';
 import { freezeRecordedEvent } from '../core/recorded-event.js';
 import { ChangeSignal, PollingSubscription } from '../core/subscription.js';
 import type {
   Actor,
   AppendResult,
   EventStore,
+  ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
   StreamAppend,
@@ -80,6 +82,13 @@ interface EventRow {
   correlation_id: string;
   causation_id: string | null;
   actor: Actor;
+}
+
+/** A stream's current version, with one of its events, or with nulls when none is at or after fromVersion. */
+type StreamRow = { current_version: number } & (EventRow | { [K in keyof EventRow]: null });
+
+function hasEvent(row: StreamRow): row is { current_version: number } & EventRow {
+  return row.event_id !== null;
 }
 
 interface AppendStateRow {
@@ -200,15 +209,24 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async readStream(streamId: string): Promise<ReadStreamResult> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
     this.assertOpen();
-    const { rows } = await this.pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.events} WHERE stream_id = $1 ORDER BY stream_version`,
-      [streamId],
+    const fromVersion = fromVersionOf(options);
+    // One statement, so that the version and the events come from one snapshot. The events are an
+    // index range scan on UNIQUE (stream_id, stream_version): only the rows returned are read.
+    // bigint: a fromVersion beyond the integer column's range is past the end, not an error.
+    const { rows } = await this.pool.query<StreamRow>(
+      `SELECT s.version AS current_version, e.*
+       FROM ${this.streams} s
+       LEFT JOIN LATERAL (
+         SELECT ${EVENT_COLUMNS} FROM ${this.events}
+         WHERE stream_id = s.stream_id AND stream_version >= $2::bigint
+       ) e ON true
+       WHERE s.stream_id = $1
+       ORDER BY e.stream_version`,
+      [streamId, fromVersion],
     );
-    const events = rows.map(toRecordedEvent);
-    // Derived from the rows just read rather than from `streams`, so both come from one snapshot.
-    return { version: events.length - 1, events };
+    return { version: rows[0]?.current_version ?? -1, events: rows.filter(hasEvent).map(toRecordedEvent) };
   }
 
   async readAll(after: number, limit: number): Promise<readonly RecordedEvent[]> {

@@ -6,7 +6,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { transformFile } from '@swc/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WrongExpectedVersionError, type RecordedEvent } from '../port.js';
 import { eventStoreContract } from '../testing/contract.js';
 import { newEvent } from '../testing/events.js';
@@ -84,6 +85,20 @@ describe('SqliteEventStore', () => {
     store.db.prepare(`INSERT INTO event_store_schema_migrations VALUES (99, 'future', 'now')`).run();
     await store.close();
     expect(() => new SqliteEventStore(file)).toThrow(/newer/);
+  });
+
+  it('reads a stream from a version with an index seek: no scan of the stream, no sort', () => {
+    // The statement the store really prepares, explained by SQLite.
+    const prepare = vi.spyOn(Database.prototype, 'prepare');
+    const store = open();
+    const sources = prepare.mock.calls.map(([source]) => source);
+    prepare.mockRestore();
+    const readFrom = sources.find((source) => source.includes('stream_version >= ?'));
+    expect(readFrom).toBeDefined();
+    const plan = store.db.prepare<[string, number], { detail: string }>(`EXPLAIN QUERY PLAN ${readFrom}`);
+    expect(plan.all('s', 3).map((step) => step.detail)).toEqual([
+      expect.stringMatching(/^SEARCH events USING INDEX \S+ \(stream_id=\? AND stream_version>\?\)$/),
+    ]);
   });
 
   it('works on :memory:', async () => {

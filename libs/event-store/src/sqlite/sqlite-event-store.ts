@@ -3,12 +3,14 @@
 // before reading anything, so version checks and position assignment can't interleave.
 import Database from 'better-sqlite3';
 import { assertReadAllArgs, planAppend, type AppendState, type StoredEventRef } from '../core/append-plan.js';
+import { fromVersionOf } from '../core/read-stream-options.js';
 import { freezeRecordedEvent } from '../core/recorded-event.js';
 import { ChangeSignal, PollingSubscription } from '../core/subscription.js';
 import type {
   Actor,
   AppendResult,
   EventStore,
+  ReadStreamOptions,
   ReadStreamResult,
   RecordedEvent,
   StreamAppend,
@@ -71,13 +73,16 @@ export class SqliteEventStore implements EventStore {
     readonly head: Database.Statement<[], number>;
     readonly insertEvent: Database.Statement<unknown[]>;
     readonly upsertStream: Database.Statement<[string, number]>;
-    readonly readStream: Database.Statement<[string], EventRow>;
+    readonly readStream: Database.Statement<[string, number], EventRow>;
     readonly readAll: Database.Statement<[number, number], EventRow>;
     readonly dataVersion: Database.Statement<[], number>;
   };
 
   private readonly appendTransaction: Database.Transaction<
     (entries: readonly StreamAppend[]) => AppendResult
+  >;
+  private readonly readStreamTransaction: Database.Transaction<
+    (streamId: string, fromVersion: number) => ReadStreamResult
   >;
 
   /** Opens (and creates or migrates) the event store in `filename`, or ':memory:'. */
@@ -110,8 +115,10 @@ export class SqliteEventStore implements EventStore {
         `INSERT INTO streams (stream_id, version) VALUES (?, ?)
          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`,
       ),
+      // Served by the UNIQUE (stream_id, stream_version) index: a seek, then only the rows returned.
       readStream: this.db.prepare(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY stream_version`,
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ?
+         ORDER BY stream_version`,
       ),
       readAll: this.db.prepare(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?`,
@@ -151,6 +158,13 @@ export class SqliteEventStore implements EventStore {
         this.statements.upsertStream.run(streamId, version);
       return plan.result;
     });
+    // A (deferred) read transaction, so that the events and the version come from one snapshot of
+    // the file even when another connection appends between the two statements.
+    this.readStreamTransaction = this.db.transaction((streamId: string, fromVersion: number) => {
+      const events = this.statements.readStream.all(streamId, fromVersion).map(toRecordedEvent);
+      const version = events.at(-1)?.streamVersion ?? this.statements.streamVersion.get(streamId) ?? -1;
+      return { version, events };
+    });
   }
 
   async append(entries: readonly StreamAppend[]): Promise<AppendResult> {
@@ -162,11 +176,9 @@ export class SqliteEventStore implements EventStore {
     return result;
   }
 
-  async readStream(streamId: string): Promise<ReadStreamResult> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
     this.assertOpen();
-    const events = this.statements.readStream.all(streamId).map(toRecordedEvent);
-    // Derived from the rows just read rather than from `streams`, so both come from one snapshot.
-    return { version: events.length - 1, events };
+    return this.readStreamTransaction(streamId, fromVersionOf(options));
   }
 
   async readAll(after: number, limit: number): Promise<readonly RecordedEvent[]> {

@@ -542,6 +542,95 @@ export function eventStoreContract(name: string, create: EventStoreFactory): voi
       });
     });
 
+    describe('reading a stream from a version', () => {
+      /** Stream 's' at version 4, its events interleaved with another stream's. */
+      async function seedInterleaved(): Promise<void> {
+        await seed('s', 2);
+        await seed('other', 3);
+        await seed('s', 3);
+      }
+
+      it('from 0 reads what a read without options reads', async () => {
+        await seedInterleaved();
+        const full = await store.readStream('s');
+        expect(full.version).toBe(4);
+        expect(await store.readStream('s', { fromVersion: 0 })).toEqual(full);
+        expect(await store.readStream('s', {})).toEqual(full);
+      });
+
+      it("from the middle gives the full read's tail and the current version", async () => {
+        await seedInterleaved();
+        const full = await store.readStream('s');
+        const tail = await store.readStream('s', { fromVersion: 2 });
+        expect(tail).toEqual({ version: 4, events: full.events.slice(2) });
+        expect(tail.events.map((event) => [event.streamVersion, event.globalPosition])).toEqual([
+          [2, 6],
+          [3, 7],
+          [4, 8],
+        ]);
+      });
+
+      it('from exactly the last version gives the last event', async () => {
+        await seedInterleaved();
+        const full = await store.readStream('s');
+        expect(await store.readStream('s', { fromVersion: 4 })).toEqual({
+          version: 4,
+          events: full.events.slice(4),
+        });
+      });
+
+      it('past the end gives no events and still the current version', async () => {
+        await seedInterleaved();
+        expect(await store.readStream('s', { fromVersion: 5 })).toEqual({ version: 4, events: [] });
+        expect(await store.readStream('s', { fromVersion: 1000 })).toEqual({ version: 4, events: [] });
+        expect(await store.readStream('s', { fromVersion: Number.MAX_SAFE_INTEGER })).toEqual({
+          version: 4,
+          events: [],
+        });
+      });
+
+      it('on a missing stream gives version -1 and no events', async () => {
+        await seed('other', 2);
+        for (const fromVersion of [0, 1, 7]) {
+          expect(await store.readStream('missing', { fromVersion })).toEqual({ version: -1, events: [] });
+        }
+      });
+
+      it('on a stream of several hundred events gives only the tail', async () => {
+        for (let batch = 0; batch < 4; batch += 1) {
+          await seed('long', 100);
+          await seed('other', 1);
+        }
+        const full = await store.readStream('long');
+        expect(full.version).toBe(399);
+        const tail = await store.readStream('long', { fromVersion: 397 });
+        expect(tail.version).toBe(399);
+        expect(tail.events.map((event) => event.streamVersion)).toEqual([397, 398, 399]);
+        expect(tail.events).toEqual(full.events.slice(397));
+      });
+
+      it('lets a cache catch up on exactly the events after the version it holds', async () => {
+        await seed('s', 3);
+        const held = await store.readStream('s');
+        await seed('other', 1);
+        const added = await seed('s', 2);
+        const caughtUp = await store.readStream('s', { fromVersion: held.version + 1 });
+        expect(caughtUp.version).toBe(4);
+        expect(caughtUp.events.map((event) => event.eventId)).toEqual(added.map((event) => event.eventId));
+        expect([...held.events, ...caughtUp.events]).toEqual((await store.readStream('s')).events);
+      });
+
+      it('rejects a fromVersion that is not a non-negative integer with a RangeError', async () => {
+        await seed('s', 2);
+        for (const fromVersion of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+          await expect(store.readStream('s', { fromVersion })).rejects.toBeInstanceOf(RangeError);
+          await expect(store.readStream('missing', { fromVersion })).rejects.toBeInstanceOf(RangeError);
+        }
+        const notANumber = { fromVersion: '1' } as unknown as { fromVersion: number };
+        await expect(store.readStream('s', notANumber)).rejects.toBeInstanceOf(RangeError);
+      });
+    });
+
     describe('subscriptions', () => {
       it('delivers every event from the beginning, then live ones', async () => {
         await seed('a', 3);

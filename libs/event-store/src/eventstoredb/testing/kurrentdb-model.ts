@@ -122,6 +122,8 @@ export class KurrentDbModel {
   appendCalls = 0;
   /** Live subscriptions opened so far. */
   subscriptionsOpened = 0;
+  /** Events handed out by stream reads so far (what a read from a revision must keep small). */
+  streamEventsRead = 0;
   /** Whether stream reads carry log positions (servers before 22.6 give none). */
   streamReadPositions = true;
 
@@ -178,7 +180,10 @@ export class KurrentDbModel {
     } else {
       selected = events.slice(from === 'start' ? 0 : Number(from));
     }
-    for (const event of selected.slice(0, maxCount)) yield resolved(event, this.streamReadPositions);
+    for (const event of selected.slice(0, maxCount)) {
+      this.streamEventsRead += 1;
+      yield resolved(event, this.streamReadPositions);
+    }
   }
 
   private async *readAll(options: Record<string, unknown>): AsyncGenerator<unknown> {

@@ -8,6 +8,7 @@ const TAKEN_MESSAGES: Record<ClaimKind, string> = {
   upn: 'The user principal name is already used by another account',
   domain: 'The domain is already held by another tenant',
   invitation: 'An invitation with this id already exists',
+  guest: 'A guest of this tenant already has this address',
   address: 'The address is already used by another personal account',
   external_login: 'The external login is already linked to another personal account',
 };

@@ -1,10 +1,11 @@
 // Uniqueness claims: a value that must be unique across the whole service (a UPN, a verified
-// domain, an invitation id, a personal account's address, an external login) gets a stream of its own, and whoever appends the claim to it first holds it. The app
-// writes that stream with an expected version, so of two racing claims exactly one wins.
+// domain, an invitation id, a guest's address within its tenant, a personal account's address, an
+// external login) gets a stream of its own, and whoever appends the claim to it first holds it.
+// The app writes that stream with an expected version, so of two racing claims exactly one wins.
 
 import type { DomainEvent } from '../shared/decider.js';
 
-export const CLAIM_KINDS = ['upn', 'domain', 'invitation', 'address', 'external_login'] as const;
+export const CLAIM_KINDS = ['upn', 'domain', 'invitation', 'guest', 'address', 'external_login'] as const;
 export type ClaimKind = (typeof CLAIM_KINDS)[number];
 
 export interface ClaimRequest {
@@ -16,9 +17,10 @@ export interface ClaimRequest {
    */
   readonly value: string;
   /**
-   * The id of what holds the value: a userId for a UPN, a tenantId for a domain or an invitation
-   * (so the invitation's tenant can be found from its id), a personal accountId for an address or
-   * an external login.
+   * The id of what holds the value: a userId for a UPN, a guest address or an invitation (the
+   * claim's envelope names the tenant, so an invitation id leads to its guest and tenant), a
+   * tenantId for a domain, a personal accountId for an address or an external login. Invitations
+   * claimed by the one-stream layout named their tenant; the migration hands them to their guest.
    */
   readonly ownerId: string;
   /** The rejection code when someone else holds the value, e.g. 'upn_taken'. */
@@ -44,4 +46,9 @@ export type ClaimEvent = UniquenessClaimed | UniquenessReleased;
 export interface ClaimState {
   /** The ownerId that holds the value now; undefined when nobody does. */
   readonly holder?: string;
+}
+
+export interface ClaimsForEvent {
+  readonly claims: ClaimRequest[];
+  readonly releases: ClaimRequest[];
 }

@@ -1,7 +1,7 @@
 // Which uniqueness claims a personal account event takes and which it gives back: one account per
 // address, and one account per external login, across the whole service.
 
-import type { ClaimsForEvent } from '../claim/claims-for.js';
+import type { ClaimsForEvent } from '../claim/types.js';
 import type { ClaimRequest } from '../claim/types.js';
 import type { PersonalAccountEvent, PersonalAccountState } from './types.js';
 

@@ -1,10 +1,16 @@
+// Sign-in decisions, on the facts the app finds for a login: its personal account, its work
+// account with its home tenant, and the resource tenant with the live guest its address names.
+
 import { describe, expect, it } from 'vitest';
 
 import { personalAccountDecider } from '../personal-account/decider.js';
 import type { PersonalAccountEvent, PersonalAccountState } from '../personal-account/types.js';
 import { fold } from '../shared/decider.js';
-import { tenantDecider } from '../tenant/decider.js';
-import type { RedeemingIdentity, TenantEvent, TenantState, UserState } from '../tenant/types.js';
+import type { RedeemingIdentity } from '../tenant/commands.js';
+import type { DirectoryEvent } from '../tenant/events.js';
+import { findGuestByEmail } from '../tenant/guests.js';
+import type { UserState } from '../tenant/user-state.js';
+import { MemoryDirectory } from '../testing/directory.js';
 import { evaluateSignIn, signInEvent, type SignInAttempt } from './evaluate.js';
 import { SIGN_IN_CODES, type SignInCode, type SignInEvaluation, type SignInFacts } from './types.js';
 
@@ -13,7 +19,7 @@ import { SIGN_IN_CODES, type SignInCode, type SignInEvaluation, type SignInFacts
 const CONTOSO = 't-contoso';
 const FABRIKAM = 't-fabrikam';
 
-const created = (tenantId: string, prefix: string): TenantEvent => ({
+const created = (tenantId: string, prefix: string): DirectoryEvent => ({
   type: 'TenantCreated',
   data: {
     tenantId,
@@ -23,11 +29,11 @@ const created = (tenantId: string, prefix: string): TenantEvent => ({
     initialDomain: `${prefix}.onmicrosoft.com`,
   },
 });
-const member = (userId: string, userPrincipalName: string): TenantEvent => ({
+const member = (userId: string, userPrincipalName: string): DirectoryEvent => ({
   type: 'MemberCreated',
   data: { userId, userPrincipalName, displayName: userId },
 });
-const guest = (userId: string, email: string): TenantEvent => ({
+const guest = (userId: string, email: string): DirectoryEvent => ({
   type: 'GuestInvited',
   data: {
     userId,
@@ -39,14 +45,14 @@ const guest = (userId: string, email: string): TenantEvent => ({
     expiresAt: '2030-01-01T00:00:00Z',
   },
 });
-const redeemed = (userId: string, identity: RedeemingIdentity): TenantEvent => ({
+const redeemed = (userId: string, identity: RedeemingIdentity): DirectoryEvent => ({
   type: 'InvitationRedeemed',
   data: { invitationId: `inv-${userId}`, userId, identity },
 });
-const blocked = (userId: string): TenantEvent => ({ type: 'UserBlocked', data: { userId } });
-const deleted = (userId: string): TenantEvent => ({ type: 'UserDeleted', data: { userId } });
+const blocked = (userId: string): DirectoryEvent => ({ type: 'UserBlocked', data: { userId } });
+const deleted = (userId: string): DirectoryEvent => ({ type: 'UserDeleted', data: { userId } });
 
-const contosoHistory: TenantEvent[] = [
+const contosoHistory: DirectoryEvent[] = [
   created(CONTOSO, 'contoso'),
   { type: 'DomainAdded', data: { name: 'contoso.com', verificationCode: 'ms12345678' } },
   { type: 'DomainVerified', data: { name: 'contoso.com' } },
@@ -70,13 +76,15 @@ const contosoHistory: TenantEvent[] = [
   blocked('g-blocked'),
   guest('g-external', 'xena@gmail.com'),
   redeemed('g-external', { kind: 'external', email: 'xena@gmail.com' }),
+  guest('g-removed', 'rita@example.com'),
+  redeemed('g-removed', { kind: 'external', email: 'rita@example.com' }),
+  deleted('g-removed'),
 ];
-const contoso = fold(tenantDecider, contosoHistory);
-const contosoMfa = fold(tenantDecider, [
-  ...contosoHistory,
+const contoso = MemoryDirectory.of(contosoHistory);
+const contosoMfa = contoso.with([
   { type: 'MfaRequirementChanged', data: { required: true, previousRequired: false } },
 ]);
-const fabrikam = fold(tenantDecider, [
+const fabrikam = MemoryDirectory.of([
   created(FABRIKAM, 'fabrikam'),
   member('f-bob', 'bob@fabrikam.com'),
   member('f-eve', 'eve@fabrikam.com'),
@@ -104,14 +112,14 @@ const both = personal('pa-both', 'both@contoso.com');
 const grace = personal('pa-grace', 'grace@outlook.com');
 const carol = personal('pa-carol', 'carol@example.com');
 
-const userOf = (tenant: TenantState, userId: string): UserState => {
-  const user = tenant.users.get(userId);
+const userOf = (directory: MemoryDirectory, userId: string): UserState => {
+  const user = directory.user(userId);
   if (user === undefined) throw new Error(`no user ${userId}`);
   return user;
 };
-const workOf = (tenant: TenantState, userId: string): SignInFacts['work'] => ({
-  tenant,
-  user: userOf(tenant, userId),
+const workOf = (directory: MemoryDirectory, userId: string): SignInFacts['work'] => ({
+  tenant: directory.tenant,
+  user: userOf(directory, userId),
 });
 
 const consumer = (login: string, found: Pick<SignInFacts, 'personal' | 'work'> = {}): SignInFacts => ({
@@ -123,14 +131,17 @@ const consumer = (login: string, found: Pick<SignInFacts, 'personal' | 'work'> =
 const business = (
   login: string,
   found: Pick<SignInFacts, 'personal' | 'work'> = {},
-  options: { resource?: TenantState | undefined; mfaPerformed?: boolean } = {},
+  options: { resource?: MemoryDirectory | undefined; mfaPerformed?: boolean } = {},
 ): SignInFacts => {
   const resource = 'resource' in options ? options.resource : contoso;
+  // What the app finds through the login's guest claim in the resource tenant, as it would.
+  const guest = resource === undefined ? undefined : findGuestByEmail(resource, login);
   return {
     login,
-    service: { kind: 'business', ...(resource === undefined ? {} : { tenantId: resource.tenantId }) },
+    service: { kind: 'business', ...(resource === undefined ? {} : { tenantId: resource.tenant.tenantId }) },
     mfaPerformed: options.mfaPerformed ?? false,
-    ...(resource === undefined ? {} : { resourceTenant: resource }),
+    ...(resource === undefined ? {} : { resourceTenant: resource.tenant }),
+    ...(guest === undefined ? {} : { resourceGuest: guest }),
     ...found,
   };
 };
@@ -253,6 +264,16 @@ const CASES: [string, SignInFacts, SignInEvaluation][] = [
     'a guest who performed MFA where it is required is allowed',
     business('ann@example.com', { personal: ann }, { resource: contosoMfa, mfaPerformed: true }),
     { decision: 'allowed', userType: 'Guest', userId: 'g-personal', personalAccountId: 'pa-ann' },
+  ],
+  [
+    'a removed guest, whose address names no guest any more: unknown_account',
+    business('rita@example.com'),
+    deny('unknown_account'),
+  ],
+  [
+    'a removed guest handed over all the same (a claim read before its release): unknown_account',
+    { ...business('rita@example.com'), resourceGuest: userOf(contoso, 'g-removed') },
+    deny('unknown_account'),
   ],
   [
     'a guest whose personal account was closed since: unknown_account',

@@ -4,8 +4,8 @@
 // consumer service goes to its work mailbox; "If you try to use your Microsoft account to sign in to
 // a business service, you'll receive an error" unless the tenant invited it as a guest.
 
-import { findGuestByEmail } from '../tenant/decider.js';
-import type { TenantState, UserState } from '../tenant/types.js';
+import type { TenantState } from '../tenant/tenant-state.js';
+import type { UserState } from '../tenant/user-state.js';
 import {
   SIGN_IN_CODES,
   type SignInCode,
@@ -72,8 +72,12 @@ export function evaluateSignIn(facts: SignInFacts): SignInEvaluation {
     return allowed(who);
   }
 
-  const guest = findGuestByEmail(resource, facts.login);
-  if (guest !== undefined && redeemerExists(guest, personal !== undefined, work !== undefined)) {
+  const guest = facts.resourceGuest;
+  if (
+    guest !== undefined &&
+    !guest.deleted &&
+    redeemerExists(guest, personal !== undefined, work !== undefined)
+  ) {
     const who: Identified = {
       userType: 'Guest',
       userId: guest.userId,

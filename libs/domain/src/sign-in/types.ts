@@ -4,7 +4,8 @@
 
 import type { DomainEvent } from '../shared/decider.js';
 import type { PersonalAccountState } from '../personal-account/types.js';
-import type { TenantState, UserState } from '../tenant/types.js';
+import type { TenantState } from '../tenant/tenant-state.js';
+import type { UserState } from '../tenant/user-state.js';
 
 export const SERVICE_KINDS = ['consumer', 'business'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -19,7 +20,7 @@ export const SIGN_IN_CODES = {
 } as const;
 export type SignInCode = keyof typeof SIGN_IN_CODES;
 
-/** What the app found for the login before deciding (read from claim and account streams). */
+/** What the app found for the login before deciding: a few streams named by claims, never a tenant's members. */
 export interface SignInFacts {
   /** The normalised login. */
   readonly login: string;
@@ -31,6 +32,8 @@ export interface SignInFacts {
   readonly work?: { readonly tenant: TenantState; readonly user: UserState };
   /** The tenant of a business service (absent for the consumer service or an unknown tenant). */
   readonly resourceTenant?: TenantState;
+  /** The resource tenant's live guest invited with this login's address, if any (its guest claim). */
+  readonly resourceGuest?: UserState;
 }
 
 export interface SignInEvaluation {

@@ -1,19 +1,29 @@
+// The role matrix, decided on the tenant's role holders: who may send which command, who loses
+// that power (blocked, deleted, guests), and who may manage a Global Administrator.
+
 import { describe, expect, it } from 'vitest';
 
-import { fold } from '../shared/decider.js';
+import { MemoryDirectory } from '../testing/directory.js';
+import { roleAssigned, roleHolderChanged } from '../testing/tenant-fixtures.js';
 import { authorise, REQUIRED_ROLES, SYSTEM_COMMANDS } from './authorisation.js';
-import { tenantDecider } from './decider.js';
-import { ROLES, type Role, type TenantCommand, type TenantCommandType, type TenantEvent } from './types.js';
+import { ROLES, type Role, type TenantCommand, type TenantCommandType } from './commands.js';
+import type { DirectoryEvent } from './events.js';
+import { NotInNeedsError, type DirectoryView } from './view.js';
 
 const DOMAIN = 'contoso.onmicrosoft.com';
-const member = (userId: string): TenantEvent => ({
+const member = (userId: string): DirectoryEvent => ({
   type: 'MemberCreated',
   data: { userId, userPrincipalName: `${userId}@${DOMAIN}`, displayName: userId },
 });
-const role = (userId: string, r: Role): TenantEvent => ({ type: 'RoleAssigned', data: { userId, role: r } });
+/** A role given, with the tenant's entry for every role the user then holds. */
+const role = (userId: string, r: Role, holds: readonly Role[] = [r]): DirectoryEvent[] => [
+  roleAssigned(userId, r),
+  roleHolderChanged(userId, holds),
+];
 
-// One holder per role, plus users without roles, blocked and deleted admins, and targets.
-const state = fold(tenantDecider, [
+// One holder per role, plus users without roles, blocked and deleted admins, and targets. Stored
+// as today's decisions store them: each role beside the tenant's entry for its holder.
+const state = MemoryDirectory.of([
   {
     type: 'TenantCreated',
     data: {
@@ -24,22 +34,24 @@ const state = fold(tenantDecider, [
       initialDomain: DOMAIN,
     },
   },
-  ...ROLES.flatMap((r) => [member(r), role(r, r)]),
+  ...ROLES.flatMap((r) => [member(r), ...role(r, r)]),
   member('plain'),
   member('blocked-ga'),
-  role('blocked-ga', 'GlobalAdministrator'),
+  ...role('blocked-ga', 'GlobalAdministrator'),
   { type: 'UserBlocked', data: { userId: 'blocked-ga' } },
+  roleHolderChanged('blocked-ga', ['GlobalAdministrator'], { active: false }),
   member('deleted-ga'),
-  role('deleted-ga', 'GlobalAdministrator'),
+  ...role('deleted-ga', 'GlobalAdministrator'),
   { type: 'UserDeleted', data: { userId: 'deleted-ga' } },
+  roleHolderChanged('deleted-ga', ['GlobalAdministrator'], { active: false }),
   member('target'),
   member('ga-target'),
-  role('ga-target', 'GlobalAdministrator'),
+  ...role('ga-target', 'GlobalAdministrator'),
   member('ua-target'),
-  role('ua-target', 'UserAdministrator'),
+  ...role('ua-target', 'UserAdministrator'),
   member('multi-role-target'),
-  role('multi-role-target', 'UserAdministrator'),
-  role('multi-role-target', 'GlobalAdministrator'),
+  ...role('multi-role-target', 'UserAdministrator'),
+  ...role('multi-role-target', 'GlobalAdministrator', ['UserAdministrator', 'GlobalAdministrator']),
   {
     type: 'GuestInvited',
     data: {
@@ -52,8 +64,12 @@ const state = fold(tenantDecider, [
       expiresAt: '2030-01-01T00:00:00Z',
     },
   },
-  role('guest-ga', 'GlobalAdministrator'),
+  roleAssigned('guest-ga', 'GlobalAdministrator'),
+  roleHolderChanged('guest-ga', ['GlobalAdministrator'], { userType: 'Guest' }),
 ]);
+
+/** Authorised on the view a decision on the command gets: the tenant, and only what its needs name. */
+const authorised = (command: TenantCommand) => authorise(command, state.viewFor(command));
 
 /** A command of each type, sent by `actor` about `target`. */
 const COMMANDS: Record<TenantCommandType, (actor: string | undefined, target: string) => TenantCommand> = {
@@ -238,10 +254,10 @@ const USER_MANAGEMENT: TenantCommandType[] = [
 ];
 
 const allowed = (type: TenantCommandType, actor: string | undefined, target = 'target') =>
-  authorise(COMMANDS[type](actor, target), state) === undefined;
+  authorised(COMMANDS[type](actor, target)) === undefined;
 
 const expectForbidden = (type: TenantCommandType, actor: string | undefined, target = 'target') => {
-  const rejection = authorise(COMMANDS[type](actor, target), state);
+  const rejection = authorised(COMMANDS[type](actor, target));
   expect(rejection).toMatchObject({ kind: 'rejection', code: 'forbidden_role', category: 'forbidden' });
   return rejection;
 };
@@ -314,8 +330,13 @@ describe('the role matrix', () => {
   });
 
   it('names the needed roles in the message', () => {
-    expect(expectForbidden('BlockUser', 'plain')?.message).toBe(
+    expect(expectForbidden('BlockUser', 'SecurityReader')?.message).toBe(
       'BlockUser requires the role GlobalAdministrator or UserAdministrator',
+    );
+    // A member without roles is no role holder: the tenant can't tell it from a stranger, so its
+    // refusal also says who may use the roles.
+    expect(expectForbidden('BlockUser', 'plain')?.message).toBe(
+      'BlockUser requires the role GlobalAdministrator or UserAdministrator, held by an active member of this tenant',
     );
   });
 });
@@ -402,11 +423,11 @@ describe('commands the service sends itself', () => {
   });
 
   it('authorise RemoveLicense without an acting user', () => {
-    expect(authorise(bySystem('RemoveLicense', undefined), state)).toBeUndefined();
+    expect(authorised(bySystem('RemoveLicense', undefined))).toBeUndefined();
   });
 
   it('refuse RemoveLicense that also names an acting user, even a Global Administrator', () => {
-    expect(authorise(bySystem('RemoveLicense', 'GlobalAdministrator'), state)).toMatchObject({
+    expect(authorised(bySystem('RemoveLicense', 'GlobalAdministrator'))).toMatchObject({
       code: 'forbidden_role',
       category: 'forbidden',
     });
@@ -415,13 +436,42 @@ describe('commands the service sends itself', () => {
   it.each(ALL_COMMANDS.filter((type) => type !== 'RemoveLicense'))(
     'refuse %s, even the ones that need no role',
     (type) => {
-      expect(authorise(bySystem(type, undefined), state)).toMatchObject({
+      expect(authorised(bySystem(type, undefined))).toMatchObject({
         code: 'forbidden_role',
         category: 'forbidden',
       });
-      expect(authorise(bySystem(type, 'GlobalAdministrator'), state)).toMatchObject({
+      expect(authorised(bySystem(type, 'GlobalAdministrator'))).toMatchObject({
         code: 'forbidden_role',
       });
     },
   );
+});
+
+describe('what authorisation reads', () => {
+  /** A view with the tenant alone: reading any user's stream throws. */
+  const tenantOnly: DirectoryView = {
+    tenant: state.tenant,
+    user: (userId) => {
+      throw new NotInNeedsError(`user ${userId}`);
+    },
+    seatsAssigned: () => 0,
+    domainAccounts: () => 0,
+    holder: () => undefined,
+  };
+
+  it("decides on the tenant's role holders, never on a user's stream", () => {
+    expect(authorise(COMMANDS.BlockUser('UserAdministrator', 'ga-target'), tenantOnly)).toMatchObject({
+      code: 'forbidden_role',
+    });
+    expect(authorise(COMMANDS.BlockUser('GlobalAdministrator', 'ga-target'), tenantOnly)).toBeUndefined();
+    expect(authorise(COMMANDS.BlockUser('blocked-ga', 'target'), tenantOnly)).toMatchObject({
+      code: 'forbidden_role',
+    });
+  });
+
+  it("reads the acting user's own stream only when it acts on itself", () => {
+    expect(() => authorise(COMMANDS.RegisterMfaMethod('plain', 'plain'), tenantOnly)).toThrow(
+      NotInNeedsError,
+    );
+  });
 });

@@ -3,7 +3,10 @@
 // has one place to be answered.
 
 import { reject, type Rejection } from '../shared/decider.js';
-import type { Role, TenantCommand, TenantCommandType, TenantState } from './types.js';
+import type { Role, TenantCommand, TenantCommandType } from './commands.js';
+import { rolesOf } from './tenant-state.js';
+import { isActive } from './user-state.js';
+import type { DirectoryView } from './view.js';
 
 const GLOBAL_ADMIN_ONLY = ['GlobalAdministrator'] as const satisfies readonly Role[];
 const USER_ADMINS = ['GlobalAdministrator', 'UserAdministrator'] as const satisfies readonly Role[];
@@ -77,9 +80,6 @@ export const UNPROTECTED_TARGET_COMMANDS: ReadonlySet<TenantCommandType> = new S
   'RemoveLicense',
 ]);
 
-const rolesOf = (state: TenantState, userId: string): ReadonlySet<Role> =>
-  state.roles.get(userId) ?? new Set<Role>();
-
 const targetUserId = (command: TenantCommand): string | undefined =>
   'userId' in command.data ? command.data.userId : undefined;
 
@@ -92,8 +92,12 @@ const forbidden = (command: TenantCommand, roles: readonly Role[], why = ''): Re
   );
 };
 
-/** Undefined when the acting user may send the command; a 'forbidden_role' rejection otherwise. */
-export function authorise(command: TenantCommand, state: TenantState): Rejection | undefined {
+/**
+ * Undefined when the acting user may send the command; a 'forbidden_role' rejection otherwise.
+ * Decided on the tenant's role holders (who holds what, and who may still use it), so no user's
+ * stream is read, but for a user acting on themself.
+ */
+export function authorise(command: TenantCommand, view: DirectoryView): Rejection | undefined {
   const required = REQUIRED_ROLES[command.type];
   if (command.initiatedBy === 'system') {
     // Checked before 'none': a system flag must never be a way round the matrix, and a command
@@ -113,32 +117,29 @@ export function authorise(command: TenantCommand, state: TenantState): Rejection
   if (required === 'none') return undefined;
 
   const actorId = command.actingUserId;
-  const actor = actorId === undefined ? undefined : state.users.get(actorId);
-  // A blocked or deleted administrator keeps their role assignments but loses their power. A guest
-  // never acts, whatever roles it was given: it is managed by its home directory, not this one.
-  if (
-    actorId === undefined ||
-    actor === undefined ||
-    actor.userType !== 'Member' ||
-    actor.blocked ||
-    actor.deleted
-  ) {
+  if (actorId === undefined) return forbidden(command, required, ', held by an active member of this tenant');
+  const target = targetUserId(command);
+  if (SELF_SERVICE_COMMANDS.has(command.type) && target === actorId) {
+    // The one case an actor needs no role: itself, an active member of this tenant.
+    const self = view.user(actorId);
+    if (self !== undefined && self.userType === 'Member' && isActive(self)) return undefined;
     return forbidden(command, required, ', held by an active member of this tenant');
   }
-
-  const target = targetUserId(command);
-  if (SELF_SERVICE_COMMANDS.has(command.type) && target === actorId) return undefined;
-
-  const actorRoles = rolesOf(state, actorId);
-  if (!required.some((role) => actorRoles.has(role))) return forbidden(command, required);
+  // A blocked or deleted administrator keeps their role assignments but loses their power. A guest
+  // never acts, whatever roles it was given: it is managed by its home directory, not this one.
+  const holder = view.tenant.roleHolders.get(actorId);
+  if (holder === undefined || holder.userType !== 'Member' || !holder.active) {
+    return forbidden(command, required, ', held by an active member of this tenant');
+  }
+  if (!required.some((role) => holder.roles.includes(role))) return forbidden(command, required);
 
   if (
     target !== undefined &&
     !UNPROTECTED_TARGET_COMMANDS.has(command.type) &&
-    !actorRoles.has('GlobalAdministrator')
+    !holder.roles.includes('GlobalAdministrator')
   ) {
-    const targetRoles = rolesOf(state, target);
-    const privileged = PRIVILEGED_TARGET_ROLES.filter((role) => targetRoles.has(role));
+    const targetRoles = rolesOf(view.tenant, target);
+    const privileged = PRIVILEGED_TARGET_ROLES.filter((role) => targetRoles.includes(role));
     if (privileged.length > 0) {
       return forbidden(command, GLOBAL_ADMIN_ONLY, ` when the user holds the role ${privileged.join(', ')}`);
     }

@@ -1,41 +1,39 @@
+// Which uniqueness claims each directory event takes and gives back: what keeps UPNs, verified
+// domains and invitation ids unique service-wide, and a guest's address unique among its tenant's
+// live guests.
+
 import { describe, expect, it } from 'vitest';
 
-import { fold } from '../shared/decider.js';
-import { tenantDecider } from '../tenant/decider.js';
-import type { TenantEvent } from '../tenant/types.js';
+import { MemoryDirectory } from '../testing/directory.js';
+import {
+  domainAdded,
+  guestInvited,
+  INITIAL,
+  memberCreated,
+  TENANT_ID,
+  tenantCreated,
+  userDeleted,
+} from '../testing/tenant-fixtures.js';
 import { claimsFor } from './claims-for.js';
+import type { DirectoryEvent } from './events.js';
 
-const INITIAL = 'contoso.onmicrosoft.com';
-const created: TenantEvent = {
-  type: 'TenantCreated',
-  data: {
-    tenantId: 't-1',
-    displayName: 'Contoso',
-    kind: 'business',
-    domainPrefix: 'contoso',
-    initialDomain: INITIAL,
-  },
-};
-const history: TenantEvent[] = [
-  created,
-  {
-    type: 'MemberCreated',
-    data: { userId: 'u-1', userPrincipalName: `Alice@${INITIAL}`, displayName: 'Alice' },
-  },
-  { type: 'DomainAdded', data: { name: 'contoso.com', verificationCode: 'ms12345678' } },
-];
-const before = fold(tenantDecider, history);
+const before = MemoryDirectory.of([
+  tenantCreated,
+  memberCreated('u-1', `Alice@${INITIAL}`, 'Alice'),
+  domainAdded('contoso.com'),
+  guestInvited({ userId: 'u-guest', invitationId: 'inv-1', email: 'Bob@Example.com' }),
+]);
 
 describe('claimsFor', () => {
   it("claims a new tenant's initial domain, which takes its prefix", () => {
-    expect(claimsFor(created, tenantDecider.initialState)).toEqual({
-      claims: [{ kind: 'domain', value: INITIAL, ownerId: 't-1', takenCode: 'tenant_prefix_taken' }],
+    expect(claimsFor(tenantCreated, MemoryDirectory.of([]))).toEqual({
+      claims: [{ kind: 'domain', value: INITIAL, ownerId: TENANT_ID, takenCode: 'tenant_prefix_taken' }],
       releases: [],
     });
   });
 
   it("claims a new member's UPN in lower case", () => {
-    const event: TenantEvent = {
+    const event: DirectoryEvent = {
       type: 'MemberCreated',
       data: { userId: 'u-2', userPrincipalName: `Bob.Smith@${INITIAL}`, displayName: 'Bob' },
     };
@@ -46,7 +44,7 @@ describe('claimsFor', () => {
   });
 
   it('releases the previous UPN and claims the new one when a UPN changes', () => {
-    const event: TenantEvent = {
+    const event: DirectoryEvent = {
       type: 'UserPrincipalNameChanged',
       data: {
         userId: 'u-1',
@@ -61,7 +59,7 @@ describe('claimsFor', () => {
   });
 
   it('keeps the claim when only the case of the UPN changes', () => {
-    const event: TenantEvent = {
+    const event: DirectoryEvent = {
       type: 'UserPrincipalNameChanged',
       data: {
         userId: 'u-1',
@@ -77,15 +75,15 @@ describe('claimsFor', () => {
     ]);
   });
 
-  it("claims an invitation's id, lower case, for the tenant, so the app can find the tenant from the id", () => {
-    const event: TenantEvent = {
+  it("claims an invitation's id, lower case, for its guest, and the guest's address within the tenant", () => {
+    const event: DirectoryEvent = {
       type: 'GuestInvited',
       data: {
         userId: 'u-9',
         invitationId: '0190A6B2-7C3D-7E4F-8A5B-6C7D8E9F0A1B',
-        email: 'bob@example.com',
-        displayName: 'Bob',
-        userPrincipalName: `bob_example.com#EXT#@${INITIAL}`,
+        email: 'Carol@Example.com',
+        displayName: 'Carol',
+        userPrincipalName: `carol_example.com#EXT#@${INITIAL}`,
         redeemCodeHash: 'hash',
         expiresAt: '2030-01-01T00:00:00Z',
       },
@@ -95,8 +93,43 @@ describe('claimsFor', () => {
         {
           kind: 'invitation',
           value: '0190a6b2-7c3d-7e4f-8a5b-6c7d8e9f0a1b',
-          ownerId: 't-1',
+          ownerId: 'u-9',
           takenCode: 'invitation_exists',
+        },
+        {
+          kind: 'guest',
+          value: `${TENANT_ID}:carol@example.com`,
+          ownerId: 'u-9',
+          takenCode: 'already_member',
+        },
+      ],
+      releases: [],
+    });
+  });
+
+  it('releases the address of a guest removed, so it may be invited again', () => {
+    expect(claimsFor(userDeleted('u-guest'), before)).toEqual({
+      claims: [],
+      releases: [
+        {
+          kind: 'guest',
+          value: `${TENANT_ID}:bob@example.com`,
+          ownerId: 'u-guest',
+          takenCode: 'already_member',
+        },
+      ],
+    });
+  });
+
+  it('claims the address again for a guest restored', () => {
+    const removed = before.with([userDeleted('u-guest')]);
+    expect(claimsFor({ type: 'UserRestored', data: { userId: 'u-guest' } }, removed)).toEqual({
+      claims: [
+        {
+          kind: 'guest',
+          value: `${TENANT_ID}:bob@example.com`,
+          ownerId: 'u-guest',
+          takenCode: 'already_member',
         },
       ],
       releases: [],
@@ -105,7 +138,7 @@ describe('claimsFor', () => {
 
   it('claims a verified domain for the tenant', () => {
     expect(claimsFor({ type: 'DomainVerified', data: { name: 'contoso.com' } }, before)).toEqual({
-      claims: [{ kind: 'domain', value: 'contoso.com', ownerId: 't-1', takenCode: 'domain_taken' }],
+      claims: [{ kind: 'domain', value: 'contoso.com', ownerId: TENANT_ID, takenCode: 'domain_taken' }],
       releases: [],
     });
   });
@@ -115,7 +148,7 @@ describe('claimsFor', () => {
       claimsFor({ type: 'DomainRemoved', data: { name: 'contoso.com', wasVerified: true } }, before),
     ).toEqual({
       claims: [],
-      releases: [{ kind: 'domain', value: 'contoso.com', ownerId: 't-1', takenCode: 'domain_taken' }],
+      releases: [{ kind: 'domain', value: 'contoso.com', ownerId: TENANT_ID, takenCode: 'domain_taken' }],
     });
   });
 
@@ -128,7 +161,7 @@ describe('claimsFor', () => {
     });
   });
 
-  it.each<TenantEvent>([
+  it.each<DirectoryEvent>([
     { type: 'DomainAdded', data: { name: 'fabrikam.com', verificationCode: 'ms12345678' } },
     { type: 'PrimaryDomainChanged', data: { previousDomain: INITIAL, domain: 'contoso.com' } },
     { type: 'MfaRequirementChanged', data: { required: true, previousRequired: false } },
@@ -145,18 +178,36 @@ describe('claimsFor', () => {
     // A guest's UPN is in the tenant's own initial domain and guest notation: unique by construction.
     {
       type: 'InvitationResent',
-      data: { invitationId: 'inv-1', userId: 'u-9', redeemCodeHash: 'h', expiresAt: '2030-01-01T00:00:00Z' },
+      data: {
+        invitationId: 'inv-1',
+        userId: 'u-guest',
+        redeemCodeHash: 'h',
+        expiresAt: '2030-01-01T00:00:00Z',
+      },
     },
-    { type: 'InvitationRevoked', data: { invitationId: 'inv-1', userId: 'u-9' } },
+    { type: 'InvitationRevoked', data: { invitationId: 'inv-1', userId: 'u-guest' } },
     {
       type: 'InvitationRedeemed',
-      data: { invitationId: 'inv-1', userId: 'u-9', identity: { kind: 'external', email: 'b@example.com' } },
+      data: {
+        invitationId: 'inv-1',
+        userId: 'u-guest',
+        identity: { kind: 'external', email: 'b@example.com' },
+      },
     },
     { type: 'SubscriptionPurchased', data: { subscriptionId: 's-1', sku: 'E3', seats: 1 } },
     { type: 'SeatsChanged', data: { subscriptionId: 's-1', sku: 'E3', previousSeats: 1, seats: 2 } },
     { type: 'SubscriptionCancelled', data: { subscriptionId: 's-1', sku: 'E3' } },
     { type: 'LicenseAssigned', data: { userId: 'u-1', sku: 'E3', subscriptionId: 's-1' } },
     { type: 'LicenseRemoved', data: { userId: 'u-1', sku: 'E3', subscriptionId: 's-1', reason: 'removed' } },
+    // Bookkeeping holds nothing unique.
+    {
+      type: 'RoleHolderChanged',
+      data: { userId: 'u-1', userType: 'Member', roles: ['GuestInviter'], active: true },
+    },
+    { type: 'SeatTaken', data: { subscriptionId: 's-1', userId: 'u-1' } },
+    { type: 'SeatReleased', data: { subscriptionId: 's-1', userId: 'u-1' } },
+    { type: 'DomainUseTaken', data: { domain: 'contoso.com', userId: 'u-1' } },
+    { type: 'DomainUseReleased', data: { domain: 'contoso.com', userId: 'u-1' } },
   ])('claims and releases nothing for $type', (event) => {
     expect(claimsFor(event, before)).toEqual({ claims: [], releases: [] });
   });

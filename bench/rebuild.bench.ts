@@ -19,7 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
-import { SqliteEventStore, type NewEvent, type RecordedEvent, type StreamAppend } from '#event-store';
+import {
+  SqliteEventStore,
+  SqliteSnapshotStore,
+  type NewEvent,
+  type RecordedEvent,
+  type StreamAppend,
+} from '#event-store';
 import { loadConfig } from '../apps/account-service/src/config/config.js';
 import { PostgresReadModelDatabase, ReadModelRunner } from '#projections';
 import { readModelProjections } from '../apps/account-service/src/read-side/registry.js';
@@ -206,6 +212,7 @@ async function postgresReadSide(dataDir: string): Promise<ReadSide> {
   process.stderr.write(`read models in PostgreSQL schema ${schema}\n`);
   return {
     store,
+    snapshots: new SqliteSnapshotStore(store.db),
     runner,
     names: projections.map((p) => p.name),
     async close() {

@@ -11,8 +11,10 @@ import { ApiKeyGuard } from './common/auth.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { StrictValidationPipe } from './common/validation.js';
 import { APP_CONFIG, AppConfig } from './config/config.js';
-import { ClaimStreams } from './command-pipeline/claim-streams.js';
-import { ExecuteTenantCommandHandler } from './command-pipeline/execute-tenant-command.js';
+import { StreamNames } from './command-pipeline/stream-names.js';
+import { StreamLoader } from './command-pipeline/stream-loader.js';
+import { ExecuteDirectoryCommandHandler } from './command-pipeline/execute-directory-command.js';
+import { ExecutePersonalAccountCommandHandler } from './personal-accounts/personal-account-command.js';
 import { CommandPipeline } from './command-pipeline/command-pipeline.js';
 import { CLOCK, Clock, COORDINATION, EVENT_STORE } from './command-pipeline/tokens.js';
 import { HealthController } from './health/health.controller.js';
@@ -37,7 +39,8 @@ import { SignInLookupController } from './sign-in-lookup/sign-in-lookup.controll
 export interface AppDependencies {
   readonly config: AppConfig;
   readonly store: EventStore;
-  readonly claimStreams: ClaimStreams;
+  readonly streamNames: StreamNames;
+  readonly streamLoader: StreamLoader;
   readonly idempotency: IdempotencyStore;
   readonly apiKeys: ApiKeyRegistry;
   readonly txtResolver: TxtResolver;
@@ -70,7 +73,8 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: deps.config },
         { provide: EVENT_STORE, useValue: deps.store },
-        { provide: ClaimStreams, useValue: deps.claimStreams },
+        { provide: StreamNames, useValue: deps.streamNames },
+        { provide: StreamLoader, useValue: deps.streamLoader },
         { provide: IDEMPOTENCY_STORE, useValue: deps.idempotency },
         { provide: ApiKeyRegistry, useValue: deps.apiKeys },
         { provide: TXT_RESOLVER, useValue: deps.txtResolver },
@@ -84,7 +88,8 @@ export class AppModule {
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
         CommandPipeline,
-        ExecuteTenantCommandHandler,
+        ExecuteDirectoryCommandHandler,
+        ExecutePersonalAccountCommandHandler,
         DirectoryReader,
         ClaimLookup,
         Processors,

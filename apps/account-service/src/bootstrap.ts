@@ -9,8 +9,12 @@ import {
   EventStore,
   EventStoreDbEventStore,
   InMemoryEventStore,
+  InMemorySnapshotStore,
   PostgresEventStore,
+  PostgresSnapshotStore,
+  SnapshotStore,
   SqliteEventStore,
+  SqliteSnapshotStore,
 } from '#event-store';
 import Database from 'better-sqlite3';
 import {
@@ -32,7 +36,10 @@ import { AppModule } from './app.module.js';
 import { ApiKeyRegistry } from './common/api-keys.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonContentType } from './common/http-body.js';
 import { AppConfig } from './config/config.js';
-import { ClaimStreams } from './command-pipeline/claim-streams.js';
+import { StreamNames } from './command-pipeline/stream-names.js';
+import { StateCache } from './command-pipeline/state-cache.js';
+import { StreamLoader } from './command-pipeline/stream-loader.js';
+import { checkStoreLayout } from './migration/store-layout.js';
 import { Clock, systemClock } from './command-pipeline/tokens.js';
 import { Metrics } from './health/metrics.js';
 import {
@@ -66,6 +73,8 @@ export interface Service {
 
 interface Storage {
   readonly store: EventStore;
+  /** Folded state of streams that grow long, beside the events. */
+  readonly snapshots: SnapshotStore;
   readonly idempotency: IdempotencyStore;
   readonly checkpoints: CheckpointStore;
   /** Outcomes of the Kafka command intake, by commandId. */
@@ -142,6 +151,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     return {
       store,
+      snapshots: await PostgresSnapshotStore.create(store.pool, config.databaseSchema),
       idempotency: await PostgresIdempotencyStore.create(store.pool, config.databaseSchema),
       checkpoints: await PostgresCheckpointStore.create(store.pool, config.databaseSchema),
       commandOutcomes: await PostgresCommandOutcomeStore.create(store.pool, config.databaseSchema),
@@ -159,6 +169,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
     const local = openSqlite(path.join(config.dataDir, 'instance.db'));
     return {
       store,
+      snapshots: new SqliteSnapshotStore(local),
       idempotency: new SqliteIdempotencyStore(local),
       checkpoints: new SqliteCheckpointStore(local),
       commandOutcomes: new SqliteCommandOutcomeStore(local),
@@ -169,6 +180,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
   if (config.eventStore === 'memory') {
     return {
       store: new InMemoryEventStore(),
+      snapshots: new InMemorySnapshotStore(),
       idempotency: new MemoryIdempotencyStore(),
       checkpoints: new MemoryCheckpointStore(),
       commandOutcomes: new MemoryCommandOutcomeStore(),
@@ -182,6 +194,7 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
   dropLegacyReadModels(store.db);
   return {
     store,
+    snapshots: new SqliteSnapshotStore(store.db),
     idempotency: new SqliteIdempotencyStore(store.db),
     checkpoints: new SqliteCheckpointStore(store.db),
     commandOutcomes: new SqliteCommandOutcomeStore(store.db),
@@ -193,8 +206,10 @@ export async function openStorage(config: AppConfig): Promise<Storage> {
 export async function createApp(options: CreateAppOptions): Promise<Service> {
   const { config } = options;
   const apiKeys = options.apiKeys ?? ApiKeyRegistry.fromFile(config.apiKeysFile);
-  const { store, idempotency, checkpoints, commandOutcomes, readModels, coordination } =
+  const { store, snapshots, idempotency, checkpoints, commandOutcomes, readModels, coordination } =
     await openStorage(config);
+  // Refuses a store written in an older layout until it is migrated (npm run cli -- migrate).
+  await checkStoreLayout(store);
   const readModelRunner = new ReadModelRunner(store, readModels, {
     coordination,
     onRetry: (name, error, inMs) =>
@@ -210,13 +225,17 @@ export async function createApp(options: CreateAppOptions): Promise<Service> {
   });
   for (const projection of readModelProjections()) await readModelRunner.register(projection);
   await idempotency.purgeBefore(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
-  const claimStreams = await ClaimStreams.load(store);
+  const streamNames = await StreamNames.load(store);
+  const streamLoader = new StreamLoader(store, snapshots, new StateCache(config.stateCacheEntries), {
+    snapshotEvery: config.snapshotEvery,
+  });
   const metrics = new Metrics(store);
   const app = await NestFactory.create(
     AppModule.register({
       config,
       store,
-      claimStreams,
+      streamNames,
+      streamLoader,
       idempotency,
       apiKeys,
       txtResolver: options.txtResolver ?? new NodeTxtResolver(config.dnsServers),

@@ -10,7 +10,16 @@
 // "<Verb> <object>" pattern.
 
 import type { RecordedEvent } from '#event-store';
-import type { PersonalAccountEvent, RedeemingIdentity, Role, SignInRecordData, TenantEvent } from '#domain';
+import {
+  INTERNAL_DIRECTORY_EVENT_TYPES,
+  toDirectoryEvent,
+  toPersonalAccountEvent,
+  type PersonalAccountEvent,
+  type RedeemingIdentity,
+  type Role,
+  type SignInRecordData,
+  type TenantEvent,
+} from '#domain';
 
 import {
   SERVICE_CHAIN,
@@ -119,11 +128,18 @@ export const COMMAND_ACTIVITY: Readonly<Record<string, AuditedEventType>> = {
   UnlinkExternalLogin: 'ExternalLoginUnlinked',
 };
 
-/** Event types that are bookkeeping, not activities: no audit record. */
+/**
+ * Event types that are bookkeeping, not activities: no audit record. Among them the directory's
+ * ledgers and role holders, and the images a migration writes, so that a migrated store's feed
+ * shows no action nobody took.
+ */
 export const INTERNAL_EVENT_TYPES: ReadonlySet<string> = new Set([
   'UniquenessClaimed',
   'UniquenessReleased',
   'ClaimHashKeyCreated',
+  'CommandProcessed',
+  'StoreLayoutSet',
+  ...INTERNAL_DIRECTORY_EVENT_TYPES,
 ]);
 
 export const ROLE_DISPLAY_NAMES: Readonly<Record<Role, string>> = {
@@ -533,8 +549,10 @@ export function toAuditRecordDraft(event: RecordedEvent): AuditRecordDraft | und
     };
   }
 
-  const typed = { type: event.type, data: event.data } as unknown as TenantEvent | PersonalAccountEvent;
-  const body = isPersonal(typed) ? personalBody(typed) : tenantBody(typed, tenantId);
+  // Read through the domain's one conversion; internal (unaudited) types were returned above.
+  const body = PERSONAL_TYPES.has(event.type)
+    ? personalBody(toPersonalAccountEvent(event))
+    : tenantBody(toDirectoryEvent(event) as TenantEvent, tenantId);
   const activity = ACTIVITIES[event.type];
   return {
     ...common,
@@ -557,8 +575,6 @@ const PERSONAL_TYPES: ReadonlySet<string> = new Set([
   'ExternalLoginLinked',
   'ExternalLoginUnlinked',
 ]);
-const isPersonal = (e: TenantEvent | PersonalAccountEvent): e is PersonalAccountEvent =>
-  PERSONAL_TYPES.has(e.type);
 
 function signInDraft(
   event: RecordedEvent,

@@ -1,36 +1,32 @@
-// The write path shared by every aggregate: read the stream, fold, decide (authorisation is part
-// of the decider), take or give back uniqueness claims, append everything in one atomic batch under
-// expected versions, and decide again on a version conflict (bounded). Commands on one stream are
-// queued in-process so they don't burn retries against each other; other processes are kept out
-// by the store's expected-version check.
+// The write path every command takes: read what the decision needs (cached folded state, checked
+// by the append), decide (authorisation is part of the decider), take or give back uniqueness
+// claims, and append everything in one atomic batch under the expected version of every stream the
+// decision read — written or not, so a decision never rests on a stream that moved meanwhile. On a
+// version conflict it decides again (bounded). A refusal or a "nothing to do" decided on cached
+// state is checked against the store before it is answered. Commands on one hot stream queue
+// in-process so they don't burn retries against each other; other processes are kept out by the
+// expected versions.
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import {
   claimDecider,
-  ClaimRequest,
-  ClaimsForEvent,
-  ClaimState,
-  DecideContext,
-  Decider,
-  DomainEvent,
-  fold,
+  isClaimStream,
   isRejection,
-  Rejection,
+  streams,
+  type ClaimRequest,
+  type DecideContext,
+  type DomainEvent,
 } from '#domain';
-import {
-  EventStore,
-  NewEvent,
-  ReadStreamResult,
-  StreamAppend,
-  WrongExpectedVersionError,
-} from '#event-store';
+import { EventStore, NewEvent, StreamAppend, WrongExpectedVersionError } from '#event-store';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
-import { ProblemException } from '../common/problem.js';
-import { ClaimStreams } from './claim-streams.js';
+import { DomainRejectionError, PreconditionFailedError, VersionConflictError } from './errors.js';
+import { claimFold } from './folds.js';
 import { KeyedLock } from './keyed-lock.js';
+import { StreamLoader } from './stream-loader.js';
+import { StreamNames } from './stream-names.js';
+import { StreamReads } from './stream-reads.js';
 import { CLOCK, Clock, EVENT_STORE } from './tokens.js';
-import { upcast } from './upcasters.js';
 
 export interface CommandMeta {
   readonly appId: string;
@@ -38,78 +34,55 @@ export interface CommandMeta {
   /** Id of the command (the request); the events' causationId. */
   readonly commandId: string;
   /**
-   * The commandId is unique to one command, which may be delivered again (Kafka after a crash
-   * between the append and the stored outcome): when the target stream already holds events it
-   * caused, it ran; its outcome is read back from them and nothing is decided again.
+   * The command may be delivered again (Kafka after a crash between the append and the stored
+   * outcome): a marker stream named by the commandId is appended with its events, and a command
+   * whose marker exists is answered from the events it stored, not decided again.
    */
   readonly once?: boolean;
 }
 
-/** If-Match, parsed: the revision the client saw, and how to read the current one off the state. */
-export interface Precondition<S> {
-  readonly expected: number;
-  readonly revisionOf: (state: S, streamVersion: number) => number | undefined;
+/** What one attempt at a command works with. */
+export interface Attempt {
+  readonly reads: StreamReads;
+  readonly context: DecideContext;
+  /** Queues a decided event on its stream (read, or created, in this attempt). */
+  record(streamId: string, event: DomainEvent): void;
+  /** Takes (or gives back) a uniqueness claim in the same append; taken by another: rejected. */
+  claim(type: 'Claim' | 'Release', request: ClaimRequest, command: unknown): Promise<void>;
 }
 
-/** Reads other streams during a decision; a guarded read makes the append fail if that stream moves. */
-export interface ContextReader {
-  read(streamId: string, options?: { guard?: boolean }): Promise<ReadStreamResult>;
+export interface Written {
+  /** Global position of the last event written, or of the latest event read when nothing changed. */
+  readonly position: number;
+  /** The decided events, in order (claims not included). */
+  readonly events: readonly DomainEvent[];
 }
 
-export interface StreamCommand<C, S, E extends DomainEvent> {
+/** A command (or several decided as one unit) as the pipeline runs it. */
+export interface PipelineCommand<R> {
+  /** In-process queue keys: commands sharing one run one after another instead of conflicting. */
+  readonly lockKeys: readonly string[];
+  /** The stream the command is about, as a refusal record names it (the tenant's, an account's). */
   readonly streamId: string;
   readonly tenantId?: string;
   readonly actingUserId?: string;
-  readonly decider: Decider<C, S, E>;
-  /** The commands to decide, in order, as one unit; built per attempt so context reads are fresh. */
-  readonly commands: (reader: ContextReader, state: S) => Promise<readonly C[]> | readonly C[];
-  readonly claimsFor?: (event: E, before: S) => ClaimsForEvent;
-  readonly precondition?: Precondition<S>;
-}
-
-export interface CommandOutcome<S, E> {
-  readonly state: S;
-  readonly events: readonly E[];
-  /** Global position of the last event written, or of the stream's last event when nothing changed. */
-  readonly position: number;
-  readonly streamVersion: number;
+  /** Reads, decides and records; throws DomainRejectionError or PreconditionFailedError. */
+  run(attempt: Attempt): Promise<void>;
+  /** The answer once the events are stored (or nothing changed), from the attempt's final states. */
+  answer(attempt: Attempt, written: Written): R;
+  /** The answer to a command that ran already (`once`), from the events it stored. */
+  replay(reads: StreamReads, written: Written): Promise<R>;
 }
 
 export const MAX_ATTEMPTS = 8;
 
-export class DomainRejectionError extends Error {
-  constructor(
-    readonly rejection: Rejection,
-    /** The command that was refused (its `type` and target ids go to the CommandRejected record). */
-    readonly command?: unknown,
-  ) {
-    super(rejection.message);
-  }
-
-  /** False when the target stream does not exist (unknown tenant, refused sign-up). */
-  targetExists = true;
-}
-
-export const rejectionStreamId = (tenantId: string | undefined): string =>
-  `rejections-${tenantId ?? 'service'}`;
-
 /** Ids in a command's data that say what it was aimed at; never names or addresses (personal data). */
 const TARGET_KEYS = ['userId', 'accountId', 'invitationId', 'subscriptionId', 'sku', 'role', 'name'] as const;
 
-export function rejectionToProblem(rejection: Rejection): ProblemException {
-  if (rejection.category === 'not_found') return ProblemException.of(404, 'not_found', rejection.message);
-  if (rejection.category === 'forbidden') return ProblemException.of(403, rejection.code, rejection.message);
-  return ProblemException.of(409, rejection.code, rejection.message);
+/** The marker a `once` command appends with its events: where to find them again. */
+interface CommandProcessedData {
+  readonly streams: ReadonlyArray<{ readonly streamId: string; readonly fromVersion: number }>;
 }
-
-interface ClaimStep {
-  readonly type: 'Claim' | 'Release';
-  readonly request: ClaimRequest;
-  readonly command: unknown;
-}
-
-const expectedVersionOf = (version: number): StreamAppend['expectedVersion'] =>
-  version === -1 ? 'no_stream' : version;
 
 @Injectable()
 export class CommandPipeline {
@@ -119,204 +92,134 @@ export class CommandPipeline {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(ClaimStreams) private readonly claims: ClaimStreams,
+    @Inject(StreamNames) private readonly names: StreamNames,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(StreamLoader) private readonly loader: StreamLoader,
   ) {}
 
-  /** Reads and folds one stream. */
-  async load<S, E>(
-    decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
-    streamId: string,
-  ): Promise<{ state: S; stream: ReadStreamResult }> {
-    const stream = await this.store.readStream(streamId);
-    return {
-      state: fold(
-        decider,
-        stream.events.map((e) => upcast(e) as E),
-      ),
-      stream,
-    };
-  }
-
-  async execute<C, S, E extends DomainEvent>(
-    command: StreamCommand<C, S, E>,
-    meta: CommandMeta,
-  ): Promise<CommandOutcome<S, E>> {
-    return this.lock.run(command.streamId, async () => {
+  async execute<R>(command: PipelineCommand<R>, meta: CommandMeta): Promise<R> {
+    return this.lock.run(command.lockKeys, async () => {
       for (let attempt = 1; ; attempt++) {
+        const reads = new StreamReads(this.loader);
         try {
-          return await this.attempt(command, meta);
+          return await this.attempt(command, meta, reads, attempt < MAX_ATTEMPTS);
         } catch (error) {
+          if (error === STALE) continue;
           if (error instanceof DomainRejectionError) await this.recordRejection(command, meta, error);
           if (!(error instanceof WrongExpectedVersionError)) throw error;
-          if (attempt >= MAX_ATTEMPTS) {
-            throw ProblemException.of(
-              409,
-              'version_conflict',
-              'The resource kept changing; retry the request.',
-            );
-          }
-          // Another process won the race: back off briefly, then decide again on the new state.
+          reads.forget();
+          if (attempt >= MAX_ATTEMPTS) throw new VersionConflictError();
+          // Another writer won the race: back off briefly, then decide again on the new state.
           await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * attempt)));
         }
       }
     });
   }
 
-  private async attempt<C, S, E extends DomainEvent>(
-    command: StreamCommand<C, S, E>,
+  private async attempt<R>(
+    command: PipelineCommand<R>,
     meta: CommandMeta,
-  ): Promise<CommandOutcome<S, E>> {
-    const { decider, streamId } = command;
-    const { state: initial, stream } = await this.load(decider, streamId);
+    reads: StreamReads,
+    mayRetry: boolean,
+  ): Promise<R> {
     if (meta.once) {
-      const ran = this.outcomeOfEarlierRun(decider, stream, meta.commandId);
-      if (ran) return ran;
+      const earlier = await this.earlierRun(command, meta, reads);
+      if (earlier !== undefined) return earlier;
     }
-    if (command.precondition) {
-      const actual = command.precondition.revisionOf(initial, stream.version);
-      if (actual !== undefined && actual !== command.precondition.expected) {
-        throw ProblemException.of(
-          412,
-          'precondition_failed',
-          `If-Match "${command.precondition.expected}" does not match the current ETag "${actual}".`,
-        );
-      }
-    }
-    const guards = new Map<string, number>();
-    const reader: ContextReader = {
-      read: async (id, options) => {
-        const result = await this.store.readStream(id);
-        if (options?.guard && id !== streamId) guards.set(id, result.version);
-        return result;
+    const decided: DomainEvent[] = [];
+    const context = this.context();
+    const envelope = (event: DomainEvent): NewEvent => this.envelope(event, context.now, command, meta);
+    const attempt: Attempt = {
+      reads,
+      context,
+      record: (streamId, event) => {
+        reads.apply(streamId, event, envelope(event));
+        decided.push(event);
+      },
+      claim: async (type, request, refused) => {
+        const streamId = this.names.claim(request.kind, request.value);
+        const state = await reads.get(streamId, claimFold);
+        const decision = claimDecider.decide({ type, request }, state, context);
+        if (isRejection(decision)) throw new DomainRejectionError(decision, refused);
+        for (const event of decision) reads.apply(streamId, event, envelope(event));
       },
     };
     try {
-      return await this.decideAndAppend(command, meta, initial, stream, reader, guards);
+      await command.run(attempt);
     } catch (error) {
-      if (error instanceof DomainRejectionError) error.targetExists = stream.version >= 0;
+      // A refusal decided on cached state must hold on what the store holds.
+      const refusal = error instanceof DomainRejectionError || error instanceof PreconditionFailedError;
+      if (refusal && mayRetry && (await reads.refresh())) throw STALE;
       throw error;
     }
+    const appends = reads.appends();
+    if (appends.every((append) => append.events.length === 0)) {
+      if (mayRetry && (await reads.refresh())) throw STALE;
+      return command.answer(attempt, { position: reads.position(), events: [] });
+    }
+    if (meta.once) appends.push(this.marker(meta.commandId, appends, envelope));
+    const result = await this.store.append(appends);
+    reads.commit(result.lastGlobalPosition, command.tenantId);
+    return command.answer(attempt, { position: result.lastGlobalPosition, events: decided });
   }
 
-  /**
-   * The outcome a command had, from the events it caused in the stream; undefined if it caused none.
-   * Its position is that of its last event in this stream: claim events appended with it come
-   * after, but no read model waits on those.
-   */
-  private outcomeOfEarlierRun<S, E>(
-    decider: Pick<Decider<unknown, S, E>, 'initialState' | 'evolve'>,
-    stream: ReadStreamResult,
+  private marker(
     commandId: string,
-  ): CommandOutcome<S, E> | undefined {
-    const last = stream.events.findLastIndex((e) => e.causationId === commandId);
-    const lastEvent = stream.events[last];
-    if (lastEvent === undefined) return undefined;
-    const upTo = stream.events.slice(0, last + 1);
+    appends: readonly StreamAppend[],
+    envelope: (event: DomainEvent) => NewEvent,
+  ): StreamAppend {
+    const data: CommandProcessedData = {
+      streams: appends
+        .filter((append) => append.events.length > 0)
+        .map((append) => ({
+          streamId: append.streamId,
+          fromVersion: typeof append.expectedVersion === 'number' ? append.expectedVersion + 1 : 0,
+        })),
+    };
     return {
-      state: fold(
-        decider,
-        upTo.map((e) => upcast(e) as E),
-      ),
-      events: upTo.filter((e) => e.causationId === commandId).map((e) => upcast(e) as E),
-      position: lastEvent.globalPosition,
-      streamVersion: lastEvent.streamVersion,
+      streamId: streams.command(commandId),
+      expectedVersion: 'no_stream',
+      events: [envelope({ type: 'CommandProcessed', data })],
     };
   }
 
-  private async decideAndAppend<C, S, E extends DomainEvent>(
-    command: StreamCommand<C, S, E>,
+  /** The answer of a `once` command that already ran: its events, found through its marker. */
+  private async earlierRun<R>(
+    command: PipelineCommand<R>,
     meta: CommandMeta,
-    initial: S,
-    stream: ReadStreamResult,
-    reader: ContextReader,
-    guards: ReadonlyMap<string, number>,
-  ): Promise<CommandOutcome<S, E>> {
-    const { decider, streamId } = command;
-    const commands = await command.commands(reader, initial);
-    const context = this.context();
-    let state = initial;
-    const decided: E[] = [];
-    const claimRequests: ClaimStep[] = [];
-    for (const each of commands) {
-      const decision = decider.decide(each, state, context);
-      if (isRejection(decision)) throw new DomainRejectionError(decision, each);
-      for (const event of decision) {
-        const effects = command.claimsFor?.(event, state);
-        effects?.releases.forEach((request) =>
-          claimRequests.push({ type: 'Release', request, command: each }),
-        );
-        effects?.claims.forEach((request) => claimRequests.push({ type: 'Claim', request, command: each }));
-        state = decider.evolve(state, event);
-        decided.push(event);
+    reads: StreamReads,
+  ): Promise<R | undefined> {
+    const marker = (await this.store.readStream(streams.command(meta.commandId))).events[0];
+    if (marker === undefined) return undefined;
+    const { streams: written } = marker.data as unknown as CommandProcessedData;
+    const events: DomainEvent[] = [];
+    for (const { streamId, fromVersion } of written) {
+      if (isClaimStream(streamId)) continue;
+      const { events: stored } = await this.store.readStream(streamId, { fromVersion });
+      for (const event of stored) {
+        if (event.causationId === meta.commandId) events.push({ type: event.type, data: event.data });
       }
     }
-    if (decided.length === 0) {
-      return {
-        state,
-        events: [],
-        position: stream.events.at(-1)?.globalPosition ?? 0,
-        streamVersion: stream.version,
-      };
-    }
+    return command.replay(reads, { position: marker.globalPosition, events });
+  }
 
-    const envelope = (event: DomainEvent): NewEvent => ({
+  private envelope<R>(
+    event: DomainEvent,
+    now: Date,
+    command: Pick<PipelineCommand<R>, 'tenantId' | 'actingUserId'>,
+    meta: CommandMeta,
+  ): NewEvent {
+    return {
       eventId: uuidv7(),
       type: event.type,
       schemaVersion: 1,
       data: event.data as Record<string, unknown>,
-      occurredAt: context.now.toISOString(),
+      occurredAt: now.toISOString(),
       ...(command.tenantId ? { tenantId: command.tenantId } : {}),
       correlationId: meta.correlationId,
       causationId: meta.commandId,
       actor: { appId: meta.appId, ...(command.actingUserId ? { userId: command.actingUserId } : {}) },
-    });
-    const claimAppends = await this.claimAppends(claimRequests, context, envelope);
-    const appends: StreamAppend[] = [
-      { streamId, expectedVersion: expectedVersionOf(stream.version), events: decided.map(envelope) },
-      ...claimAppends,
-      ...[...guards]
-        .filter(([id]) => !claimAppends.some((a) => a.streamId === id))
-        .map(([id, version]) => ({ streamId: id, expectedVersion: expectedVersionOf(version), events: [] })),
-    ];
-    const result = await this.store.append(appends);
-    const written = result.streams[0];
-    return {
-      state,
-      events: decided,
-      position: result.lastGlobalPosition,
-      streamVersion: written ? written.nextExpectedVersion : stream.version + decided.length,
     };
-  }
-
-  private async claimAppends(
-    requests: readonly ClaimStep[],
-    context: DecideContext,
-    envelope: (event: DomainEvent) => NewEvent,
-  ): Promise<StreamAppend[]> {
-    const byStream = new Map<string, { version: number; state: ClaimState; events: NewEvent[] }>();
-    for (const { type, request, command } of requests) {
-      const streamId = this.claims.streamId(request.kind, request.value);
-      let entry = byStream.get(streamId);
-      if (!entry) {
-        const { state, stream } = await this.load(claimDecider, streamId);
-        entry = { version: stream.version, state, events: [] };
-        byStream.set(streamId, entry);
-      }
-      const decision = claimDecider.decide({ type, request }, entry.state, context);
-      if (isRejection(decision)) throw new DomainRejectionError(decision, command);
-      for (const event of decision) {
-        entry.state = claimDecider.evolve(entry.state, event);
-        entry.events.push(envelope(event));
-      }
-    }
-    return [...byStream]
-      .filter(([, entry]) => entry.events.length > 0)
-      .map(([streamId, entry]) => ({
-        streamId,
-        expectedVersion: expectedVersionOf(entry.version),
-        events: entry.events,
-      }));
   }
 
   /**
@@ -330,22 +233,12 @@ export class CommandPipeline {
     meta: CommandMeta,
     options: { tenantId?: string; actingUserId?: string } = {},
   ): Promise<number> {
-    const occurredAt = this.clock.now().toISOString();
+    const now = this.clock.now();
     const result = await this.store.append([
       {
         streamId,
         expectedVersion,
-        events: events.map((event) => ({
-          eventId: uuidv7(),
-          type: event.type,
-          schemaVersion: 1,
-          data: event.data as Record<string, unknown>,
-          occurredAt,
-          ...(options.tenantId ? { tenantId: options.tenantId } : {}),
-          correlationId: meta.correlationId,
-          causationId: meta.commandId,
-          actor: { appId: meta.appId, ...(options.actingUserId ? { userId: options.actingUserId } : {}) },
-        })),
+        events: events.map((event) => this.envelope(event, now, options, meta)),
       },
     ]);
     return result.lastGlobalPosition;
@@ -356,8 +249,8 @@ export class CommandPipeline {
    * the tenant's (or the service's) rejection stream, where the audit feed reads it. Recording is
    * best effort: a failure here must not turn the client's 4xx into a 500.
    */
-  private async recordRejection<C, S, E extends DomainEvent>(
-    command: StreamCommand<C, S, E>,
+  private async recordRejection<R>(
+    command: PipelineCommand<R>,
     meta: CommandMeta,
     error: DomainRejectionError,
   ): Promise<void> {
@@ -371,7 +264,7 @@ export class CommandPipeline {
       // A refusal aimed at no existing tenant (an unknown id, a refused sign-up) is the service's.
       const tenantId = error.targetExists ? command.tenantId : undefined;
       await this.record(
-        rejectionStreamId(tenantId),
+        streams.rejections(tenantId),
         'any',
         [
           {
@@ -409,3 +302,6 @@ export class CommandPipeline {
     };
   }
 }
+
+/** Thrown inside an attempt whose refusal rested on state that had moved: decide again. */
+const STALE = Symbol('stale');

@@ -1,5 +1,6 @@
 // RFC 9457 problem documents: the one shape every error leaves the service in.
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { commandProblem } from './command-problems.js';
 
 export interface FieldError {
   readonly field: string;
@@ -77,6 +78,8 @@ const DEFAULT_CODES: Record<number, string> = {
 /** Maps anything thrown to a problem document; unknown errors become a 500 without internals. */
 export function toProblem(exception: unknown): ProblemDocument {
   if (exception instanceof ProblemException) return exception.problem;
+  const refused = commandProblem(exception);
+  if (refused !== undefined) return refused;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();

@@ -24,6 +24,10 @@ export interface AppConfig {
   readonly readWaitMs: number;
   /** How long an invitation's redeem code stays valid. */
   readonly invitationTtlHours: number;
+  /** Folded stream states kept in memory for the write path (STATE_CACHE_ENTRIES; 0: none). */
+  readonly stateCacheEntries: number;
+  /** Events folded beyond a stream's latest snapshot before a new one is written (SNAPSHOT_EVERY). */
+  readonly snapshotEvery: number;
   /** Processors not to start in this instance (operations and tests). */
   readonly disabledProcessors: readonly string[];
   /** Kafka bootstrap brokers (KAFKA_BROKERS, host:port,...); empty: Kafka off. */
@@ -52,6 +56,15 @@ const list = (value: string | undefined, fallback: string): string[] =>
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new ConfigError(`${name} must be a whole number >= ${min}, got ${raw}`);
+  return value;
+}
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -123,6 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ),
     readWaitMs: positiveNumber(env, 'READ_WAIT_MS', 5000),
     invitationTtlHours: positiveNumber(env, 'INVITATION_TTL_HOURS', 720),
+    stateCacheEntries: wholeNumber(env, 'STATE_CACHE_ENTRIES', 20_000),
+    snapshotEvery: wholeNumber(env, 'SNAPSHOT_EVERY', 200, 1),
     disabledProcessors: list(env.PROCESSORS_DISABLED, ''),
     kafkaBrokers,
     kafkaAuditTopic: env.KAFKA_AUDIT_TOPIC?.trim() || 'account-service.audit',

@@ -6,20 +6,18 @@
 // Order per message: (dead letter) → store the outcome by commandId → publish the result → the
 // consumer commits the offset. A crash anywhere re-delivers the message; a commandId with a stored
 // outcome is answered again with the stored result and nothing else happens (idempotent by
-// commandId, duplicates included). A crash between the append and the stored outcome finds the
-// command's events (causationId = commandId) in its stream and answers from them: accepted once,
-// never decided twice (a secret the first run made, an invitation's redeem code, can't be shown
-// again then). Dead letters are at least once (header `command-id`).
+// commandId, duplicates included). A crash between the append and the stored outcome is caught by
+// the marker the pipeline appends with the command's events (`once`): the command is answered
+// from the events it stored, accepted once, never decided twice (a secret the first run made, an
+// invitation's redeem code, can't be shown again then). Dead letters are at least once (header
+// `command-id`).
 import type { TenantCommand } from '#domain';
 import type { IncomingMessage, OutgoingMessage, RecordPublisher } from '#messaging';
 import { isUuid } from '../common/auth.js';
+import { commandProblem } from '../common/command-problems.js';
 import { ProblemException, type FieldError } from '../common/problem.js';
-import {
-  DomainRejectionError,
-  rejectionToProblem,
-  type CommandMeta,
-} from '../command-pipeline/command-pipeline.js';
-import type { TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
+import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
+import type { DirectoryOutcome } from '../command-pipeline/directory-command.js';
 import type { Clock } from '../command-pipeline/tokens.js';
 import { prepareCommand } from './intake-commands.js';
 import type { CommandOutcomeStore } from './outcome-store.js';
@@ -34,12 +32,12 @@ export interface CommandResult {
   readonly result?: Record<string, unknown>;
 }
 
-/** Runs tenant directory commands through the pipeline; throws DomainRejectionError or ProblemException when refused. */
+/** Runs tenant directory commands through the pipeline; throws the write path's typed errors when refused. */
 export type TenantExecutor = (
   tenantId: string,
   commands: readonly TenantCommand[],
   meta: CommandMeta,
-) => Promise<TenantOutcome>;
+) => Promise<DirectoryOutcome>;
 
 export interface CommandIntakeDeps {
   readonly outcomes: CommandOutcomeStore;
@@ -197,7 +195,7 @@ export class CommandIntake {
         correlationId: commandId,
         commandId,
         // A crash after the append but before the outcome was stored re-delivers the message:
-        // its events are then found in the stream, and the command is not decided again.
+        // its events are then found through its marker, and the command is not decided again.
         once: true,
       });
       return {
@@ -207,12 +205,7 @@ export class CommandIntake {
         ...(result ? { result: result(outcome) } : {}),
       };
     } catch (error) {
-      const problem =
-        error instanceof DomainRejectionError
-          ? rejectionToProblem(error.rejection).problem
-          : error instanceof ProblemException
-            ? error.problem
-            : undefined;
+      const problem = error instanceof ProblemException ? error.problem : commandProblem(error);
       // Anything else (the store away, a bug) is not an outcome: thrown, nothing stored, re-delivered.
       if (!problem || problem.status >= 500) throw error;
       return { commandId, status: 'rejected', code: problem.code, detail: problem.detail };

@@ -4,11 +4,11 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate } from 'class-validator';
 import { v7 as uuidv7 } from 'uuid';
-import { normaliseDomainName, type TenantCommand, type TenantState } from '#domain';
+import { findInvitation, normaliseDomainName, type TenantCommand } from '#domain';
 import { isUuid } from '../common/auth.js';
 import type { FieldError } from '../common/problem.js';
 import { flattenValidationErrors } from '../common/validation.js';
-import type { TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
+import type { DirectoryOutcome } from '../command-pipeline/directory-command.js';
 import { hashRedeemCode, newRedeemCode } from '../invitations/redeem-code.js';
 import { InviteGuestDto } from '../invitations/dto.js';
 import { AssignLicenseDto, PurchaseSubscriptionDto } from '../licenses/dto.js';
@@ -31,7 +31,7 @@ export interface BuiltCommand {
   readonly tenantId: string;
   readonly commands: readonly TenantCommand[];
   /** What the result message carries besides status and position (created ids and the like). */
-  readonly result?: (outcome: TenantOutcome) => Record<string, unknown>;
+  readonly result?: (outcome: DirectoryOutcome) => Record<string, unknown>;
 }
 
 interface IntakeSpec<D extends object> {
@@ -93,7 +93,7 @@ export const INTAKE_COMMANDS: Readonly<Record<string, IntakeSpec<object>>> = {
           const admin = created?.type === 'MemberCreated' ? created.data : undefined;
           return {
             tenantId,
-            initialDomain: outcome.state.initialDomain,
+            initialDomain: outcome.view.tenant.initialDomain,
             adminUserId: admin?.userId,
             adminUserPrincipalName: admin?.userPrincipalName,
           };
@@ -158,8 +158,8 @@ export const INTAKE_COMMANDS: Readonly<Record<string, IntakeSpec<object>>> = {
         tenantId: ids.tenantId,
         commands: [{ type: 'AddDomain', actingUserId, data: { name } }],
         result: (outcome) => {
-          const domain = outcome.state.domains.get(name);
-          return domain ? { ...domainView(outcome.state, domain) } : {};
+          const domain = outcome.view.tenant.domains.get(name);
+          return domain ? { ...domainView(outcome.view.tenant, domain) } : {};
         },
       };
     },
@@ -187,7 +187,7 @@ export const INTAKE_COMMANDS: Readonly<Record<string, IntakeSpec<object>>> = {
             },
           },
         ],
-        result: (outcome) => invitationResult(outcome.state, invitationId, redeemCode),
+        result: (outcome) => invitationResult(outcome, invitationId, redeemCode),
       };
     },
   }),
@@ -239,20 +239,28 @@ export const INTAKE_COMMANDS: Readonly<Record<string, IntakeSpec<object>>> = {
   }),
 };
 
+/**
+ * The invitation the command created. Answered again after a crash (the pipeline's `once`), the
+ * events are the first run's, with its invitation id; its redeem code, which only that run knew,
+ * is then left out rather than replaced by one that would not work.
+ */
 function invitationResult(
-  state: TenantState,
-  invitationId: string,
-  redeemCode: string,
+  outcome: DirectoryOutcome,
+  builtInvitationId: string,
+  builtRedeemCode: string,
 ): Record<string, unknown> {
-  const invitation = state.invitations.get(invitationId);
-  const guest = invitation && state.users.get(invitation.userId);
-  if (!invitation || !guest) return { invitationId };
+  const invited = outcome.events.find((e) => e.type === 'GuestInvited');
+  const invitationId = invited?.type === 'GuestInvited' ? invited.data.invitationId : builtInvitationId;
+  const redeemCode = invitationId === builtInvitationId ? builtRedeemCode : undefined;
+  const found = findInvitation(outcome.view, invitationId);
+  if (!found) return { invitationId };
+  const { invitation, guest } = found;
   return {
     invitationId,
     guestUserId: guest.userId,
     guestUserPrincipalName: guest.userPrincipalName,
     // Shown once over HTTP; here the result message is the only answer the sender gets.
-    redeemCode,
+    ...(redeemCode === undefined ? {} : { redeemCode }),
     status: invitation.status,
     expiresAt: invitation.expiresAt,
   };

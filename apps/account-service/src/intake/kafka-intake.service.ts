@@ -18,8 +18,8 @@ import {
   type RecordPublisher,
 } from '#messaging';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
-import { CommandPipeline } from '../command-pipeline/command-pipeline.js';
-import { tenantCommand } from '../command-pipeline/tenant-command.js';
+import { CommandBus } from '@nestjs/cqrs';
+import { ExecuteDirectoryCommand } from '../command-pipeline/execute-directory-command.js';
 import { CLOCK, type Clock } from '../command-pipeline/tokens.js';
 import { CommandIntake, type IntakeStats } from './command-intake.js';
 import { COMMAND_OUTCOME_STORE, type CommandOutcomeStore } from './outcome-store.js';
@@ -67,7 +67,7 @@ export class KafkaIntakeService implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(CommandPipeline) private readonly pipeline: CommandPipeline,
+    @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(COMMAND_OUTCOME_STORE) private readonly outcomes: CommandOutcomeStore,
     @Inject(INTAKE_TRANSPORT) private readonly override: IntakeTransport | null,
@@ -85,7 +85,8 @@ export class KafkaIntakeService implements OnApplicationBootstrap, OnApplication
       outcomes: this.outcomes,
       results: transport.results,
       deadLetters: transport.deadLetters,
-      execute: (tenantId, commands, meta) => this.pipeline.execute(tenantCommand(tenantId, commands), meta),
+      execute: (tenantId, commands, meta) =>
+        this.commands.execute(new ExecuteDirectoryCommand(tenantId, commands, meta)),
       clock: this.clock,
       invitationTtlHours: this.config.invitationTtlHours,
     });

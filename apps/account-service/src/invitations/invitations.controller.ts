@@ -4,7 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantCommand, TenantState } from '#domain';
+import { findInvitation, type DirectoryView, type TenantCommand } from '#domain';
 import { ApiPrincipal } from '../common/api-keys.js';
 import { assertTenantAllowed, CurrentPrincipal, RequireScope } from '../common/auth.js';
 import {
@@ -19,16 +19,15 @@ import { APP_CONFIG, AppConfig } from '../config/config.js';
 import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
 import { ClaimLookup } from '../command-pipeline/claim-lookup.js';
 import { CLOCK, Clock } from '../command-pipeline/tokens.js';
-import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
+import { ExecuteDirectoryCommand } from '../command-pipeline/execute-directory-command.js';
+import type { DirectoryOutcome } from '../command-pipeline/directory-command.js';
 import { InviteGuestDto, RedeemInvitationDto } from './dto.js';
 import { hashRedeemCode, newRedeemCode } from './redeem-code.js';
 
-function invitationOf(state: TenantState, invitationId: string) {
-  const invitation = state.invitations.get(invitationId);
-  const guest = invitation && state.users.get(invitation.userId);
-  if (!invitation || !guest)
-    throw ProblemException.of(404, 'not_found', `Invitation ${invitationId} does not exist.`);
-  return { invitation, guest };
+function invitationOf(view: DirectoryView, invitationId: string) {
+  const found = findInvitation(view, invitationId);
+  if (!found) throw ProblemException.of(404, 'not_found', `Invitation ${invitationId} does not exist.`);
+  return found;
 }
 
 @ApiTags('invitations')
@@ -43,8 +42,8 @@ export class InvitationsController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private run(tenantId: string, command: TenantCommand, meta: CommandMeta): Promise<TenantOutcome> {
-    return this.commands.execute(new ExecuteTenantCommand(tenantId, [command], meta));
+  private run(tenantId: string, command: TenantCommand, meta: CommandMeta): Promise<DirectoryOutcome> {
+    return this.commands.execute(new ExecuteDirectoryCommand(tenantId, [command], meta));
   }
 
   private expiry(): string {
@@ -77,7 +76,7 @@ export class InvitationsController {
       },
       meta,
     );
-    const { invitation, guest } = invitationOf(outcome.state, invitationId);
+    const { invitation, guest } = invitationOf(outcome.view, invitationId);
     setCommandHeaders(res, outcome.position, guest.revision);
     res.status(201).setHeader('Location', `/v1/tenants/${tenantId}/users/${guest.userId}`);
     return {
@@ -112,7 +111,7 @@ export class InvitationsController {
       },
       meta,
     );
-    const { invitation, guest } = invitationOf(outcome.state, invitationId);
+    const { invitation, guest } = invitationOf(outcome.view, invitationId);
     setCommandHeaders(res, outcome.position, guest.revision);
     return {
       invitationId,
@@ -154,8 +153,9 @@ export class InvitationsController {
   ) {
     const invitationId = rawId.toLowerCase();
     const holder = await this.claims.holder('invitation', invitationId);
-    if (!holder) throw ProblemException.of(404, 'not_found', `Invitation ${invitationId} does not exist.`);
-    const tenantId = holder.ownerId;
+    if (!holder?.tenantId)
+      throw ProblemException.of(404, 'not_found', `Invitation ${invitationId} does not exist.`);
+    const { tenantId } = holder;
     assertTenantAllowed(principal, tenantId);
     const outcome = await this.run(
       tenantId,
@@ -173,7 +173,7 @@ export class InvitationsController {
       },
       meta,
     );
-    const { invitation, guest } = invitationOf(outcome.state, invitationId);
+    const { invitation, guest } = invitationOf(outcome.view, invitationId);
     setCommandHeaders(res, outcome.position, guest.revision);
     return {
       invitationId,

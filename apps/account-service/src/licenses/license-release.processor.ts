@@ -1,38 +1,40 @@
 // Durable reaction: when a user is deleted, free the licenses they hold. It is a checkpointed
 // subscriber of the event log (not the in-memory EventBus), so a crash or restart between the
-// deletion and the release only delays the release.
-import { licensesToFree, tenantDecider } from '#domain';
+// deletion and the release only delays the release. It reads the deleted user's stream alone.
+import type { CommandBus } from '@nestjs/cqrs';
+import { licensesToFree } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import type { EventProcessor } from '#projections';
-import { CommandPipeline } from '../command-pipeline/command-pipeline.js';
-import { tenantCommand, tenantStreamId } from '../command-pipeline/tenant-command.js';
+import { ExecuteDirectoryCommand } from '../command-pipeline/execute-directory-command.js';
+import type { DirectoryReader } from '../tenants/directory-reader.js';
 
 export const LICENSE_RELEASE = 'license-release';
 
 export class LicenseReleaseProcessor implements EventProcessor {
   readonly name = LICENSE_RELEASE;
 
-  constructor(private readonly pipeline: CommandPipeline) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly reader: DirectoryReader,
+  ) {}
 
   async handle(event: RecordedEvent): Promise<void> {
     if (event.type !== 'UserDeleted' || !event.tenantId) return;
     const userId = event.data['userId'];
     if (typeof userId !== 'string') return;
-    const { state } = await this.pipeline.load(tenantDecider, tenantStreamId(event.tenantId));
     // Restored before we got here: the user keeps their licenses.
-    if (!state.users.get(userId)?.deleted) return;
-    const skus = licensesToFree(state, userId);
+    const skus = licensesToFree(await this.reader.user(event.tenantId, userId));
     if (skus.length === 0) return;
-    await this.pipeline.execute(
-      tenantCommand(
+    await this.commands.execute(
+      new ExecuteDirectoryCommand(
         event.tenantId,
         skus.map((sku) => ({
           type: 'RemoveLicense' as const,
           initiatedBy: 'system' as const,
           data: { userId, sku, reason: 'user_deleted' as const },
         })),
+        { appId: 'account-service', correlationId: event.correlationId, commandId: event.eventId },
       ),
-      { appId: 'account-service', correlationId: event.correlationId, commandId: event.eventId },
     );
   }
 }

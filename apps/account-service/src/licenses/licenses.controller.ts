@@ -4,21 +4,22 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
-import type { TenantCommand, TenantState } from '#domain';
+import type { DirectoryView, TenantCommand } from '#domain';
 import { RequireScope } from '../common/auth.js';
 import { setCommandHeaders, uuidParam, AdminCommand, type AdminCommandContext } from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
 import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
-import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
+import { ExecuteDirectoryCommand } from '../command-pipeline/execute-directory-command.js';
+import type { DirectoryOutcome } from '../command-pipeline/directory-command.js';
 import { subscriptionView } from '../tenants/views.js';
 import { AssignLicenseDto, ChangeSeatsDto, PurchaseSubscriptionDto, SKU_PATTERN } from './dto.js';
 
-function subscriptionOf(state: TenantState, subscriptionId: string) {
-  const subscription = state.subscriptions.get(subscriptionId);
+function subscriptionOf(view: DirectoryView, subscriptionId: string) {
+  const subscription = view.tenant.subscriptions.get(subscriptionId);
   if (!subscription)
     throw ProblemException.of(404, 'not_found', `Subscription ${subscriptionId} does not exist.`);
-  return subscriptionView(subscription);
+  return subscriptionView(subscription, view.seatsAssigned(subscriptionId));
 }
 
 @ApiTags('licenses')
@@ -28,8 +29,8 @@ function subscriptionOf(state: TenantState, subscriptionId: string) {
 export class LicensesController {
   constructor(@Inject(CommandBus) private readonly commands: CommandBus) {}
 
-  private run(tenantId: string, command: TenantCommand, meta: CommandMeta): Promise<TenantOutcome> {
-    return this.commands.execute(new ExecuteTenantCommand(tenantId, [command], meta));
+  private run(tenantId: string, command: TenantCommand, meta: CommandMeta): Promise<DirectoryOutcome> {
+    return this.commands.execute(new ExecuteDirectoryCommand(tenantId, [command], meta));
   }
 
   @Post('subscriptions')
@@ -50,9 +51,9 @@ export class LicensesController {
       },
       meta,
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
     res.status(201);
-    return { ...subscriptionOf(outcome.state, subscriptionId), position: String(outcome.position) };
+    return { ...subscriptionOf(outcome.view, subscriptionId), position: String(outcome.position) };
   }
 
   @Patch('subscriptions/:subscriptionId')
@@ -70,8 +71,8 @@ export class LicensesController {
       { type: 'ChangeSeats', actingUserId, data: { subscriptionId, seats: dto.seats } },
       meta,
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
-    return { ...subscriptionOf(outcome.state, subscriptionId), position: String(outcome.position) };
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
+    return { ...subscriptionOf(outcome.view, subscriptionId), position: String(outcome.position) };
   }
 
   @Delete('subscriptions/:subscriptionId')
@@ -88,7 +89,7 @@ export class LicensesController {
       { type: 'CancelSubscription', actingUserId, data: { subscriptionId: rawId.toLowerCase() } },
       meta,
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
   }
 
   @Post('users/:userId/licenses')
@@ -106,7 +107,7 @@ export class LicensesController {
       { type: 'AssignLicense', actingUserId, data: { userId, sku: dto.sku } },
       meta,
     );
-    setCommandHeaders(res, outcome.position, outcome.state.users.get(userId)?.revision);
+    setCommandHeaders(res, outcome.position, outcome.view.user(userId)?.revision);
     res.status(201);
     return { userId, sku: dto.sku, position: String(outcome.position) };
   }
@@ -128,6 +129,6 @@ export class LicensesController {
       { type: 'RemoveLicense', actingUserId, data: { userId, sku } },
       meta,
     );
-    setCommandHeaders(res, outcome.position, outcome.state.users.get(userId)?.revision);
+    setCommandHeaders(res, outcome.position, outcome.view.user(userId)?.revision);
   }
 }

@@ -3,31 +3,20 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Res } fro
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  parseUserPrincipalName,
-  PersonalAccountCommand,
-  personalAccountDecider,
-  PersonalAccountEvent,
-  PersonalAccountState,
-} from '#domain';
+import { parseUserPrincipalName, type PersonalAccountState } from '#domain';
+import { CommandBus } from '@nestjs/cqrs';
 import { NeedsAllTenants, RequireScope } from '../common/auth.js';
 import { CommandContext, MinPosition, setCommandHeaders, uuidParam } from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
-import {
-  CommandMeta,
-  CommandOutcome,
-  CommandPipeline,
-  ContextReader,
-  DomainRejectionError,
-  rejectionToProblem,
-} from '../command-pipeline/command-pipeline.js';
-import { ClaimLookup } from '../command-pipeline/claim-lookup.js';
+import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
 import { DirectoryReader } from '../tenants/directory-reader.js';
 import { LinkExternalLoginDto, RegisterPersonalAccountDto } from './dto.js';
-import { personalAccountCommand, personalAccountStreamId } from './personal-account-command.js';
-
-type Outcome = CommandOutcome<PersonalAccountState, PersonalAccountEvent>;
+import {
+  ExecutePersonalAccountCommand,
+  type BuildPersonalAccountCommands,
+  type PersonalAccountOutcome,
+} from './personal-account-command.js';
 
 export function personalAccountView(state: PersonalAccountState) {
   return {
@@ -52,24 +41,16 @@ function domainAndParents(domain: string): string[] {
 @Controller('v1/personal-accounts')
 export class PersonalAccountsController {
   constructor(
-    @Inject(CommandPipeline) private readonly pipeline: CommandPipeline,
-    @Inject(ClaimLookup) private readonly claims: ClaimLookup,
+    @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(DirectoryReader) private readonly reader: DirectoryReader,
   ) {}
 
-  private async run(
+  private run(
     accountId: string,
-    commands: (
-      reader: ContextReader,
-    ) => Promise<readonly PersonalAccountCommand[]> | readonly PersonalAccountCommand[],
+    build: BuildPersonalAccountCommands,
     meta: CommandMeta,
-  ): Promise<Outcome> {
-    try {
-      return await this.pipeline.execute(personalAccountCommand(accountId, commands), meta);
-    } catch (error) {
-      if (error instanceof DomainRejectionError) throw rejectionToProblem(error.rejection);
-      throw error;
-    }
+  ): Promise<PersonalAccountOutcome> {
+    return this.commands.execute(new ExecutePersonalAccountCommand(accountId, build, meta));
   }
 
   @Post()
@@ -88,12 +69,11 @@ export class PersonalAccountsController {
     if (!parsed.ok) throw validationProblem([{ field: dto.email ? 'email' : 'newMailbox', rule: 'email' }]);
     const outcome = await this.run(
       accountId,
-      async (reader) => {
+      async (claims) => {
         // Guarded reads: a tenant verifying this domain while we decide makes the append retry.
         let domainManaged = false;
         for (const domain of domainAndParents(parsed.value.domain)) {
-          const { events } = await reader.read(this.claims.streamId('domain', domain), { guard: true });
-          if (events.at(-1)?.type === 'UniquenessClaimed') domainManaged = true;
+          if (await claims.isHeld('domain', domain)) domainManaged = true;
         }
         return [
           {
@@ -124,14 +104,10 @@ export class PersonalAccountsController {
     @MinPosition() minPosition: number | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    await this.reader.waitFor(minPosition);
-    const { state, stream } = await this.pipeline.load(
-      personalAccountDecider,
-      personalAccountStreamId(rawId.toLowerCase()),
-    );
+    const { state, version } = await this.reader.personalAccount(rawId.toLowerCase(), minPosition);
     if (!state.exists)
       throw ProblemException.of(404, 'not_found', `Personal account ${rawId} does not exist.`);
-    res.setHeader('ETag', `"${stream.version}"`);
+    res.setHeader('ETag', `"${version}"`);
     return personalAccountView(state);
   }
 

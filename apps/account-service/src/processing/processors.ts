@@ -3,7 +3,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { EventProcessor, ProcessorRunner, ProcessorStatus } from '#projections';
 import { APP_CONFIG, AppConfig } from '../config/config.js';
-import { CommandPipeline } from '../command-pipeline/command-pipeline.js';
+import { CommandBus } from '@nestjs/cqrs';
+import { DirectoryReader } from '../tenants/directory-reader.js';
 import { LicenseReleaseProcessor } from '../licenses/license-release.processor.js';
 
 export const PROCESSOR_RUNNER = Symbol('PROCESSOR_RUNNER');
@@ -14,12 +15,13 @@ export class Processors implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     @Inject(PROCESSOR_RUNNER) private readonly runner: ProcessorRunner,
-    @Inject(CommandPipeline) private readonly pipeline: CommandPipeline,
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(DirectoryReader) private readonly reader: DirectoryReader,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   private all(): EventProcessor[] {
-    return [new LicenseReleaseProcessor(this.pipeline)];
+    return [new LicenseReleaseProcessor(this.commands, this.reader)];
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -6,25 +6,15 @@ import { Body, Controller, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  evaluateSignIn,
-  parseUserPrincipalName,
-  personalAccountDecider,
-  SignInFacts,
-  tenantDecider,
-  upnKey,
-} from '#domain';
+import { evaluateSignIn, guestKey, parseUserPrincipalName, SignInFacts, streams, upnKey } from '#domain';
 import type { ApiPrincipal } from '../common/api-keys.js';
 import { assertTenantAllowed, CurrentPrincipal, RequireScope } from '../common/auth.js';
 import { CommandContext, setCommandHeaders } from '../common/http.js';
 import { validationProblem } from '../common/validation.js';
 import { CommandMeta, CommandPipeline } from '../command-pipeline/command-pipeline.js';
 import { ClaimLookup } from '../command-pipeline/claim-lookup.js';
-import { tenantStreamId } from '../command-pipeline/tenant-command.js';
-import { personalAccountStreamId } from '../personal-accounts/personal-account-command.js';
+import { DirectoryReader } from '../tenants/directory-reader.js';
 import { ReportSignInDto } from './dto.js';
-
-export const signInStreamId = (signInId: string): string => `sign-in-${signInId}`;
 
 @ApiTags('sign-in')
 @ApiBearerAuth()
@@ -33,31 +23,42 @@ export class SignInsController {
   constructor(
     @Inject(CommandPipeline) private readonly pipeline: CommandPipeline,
     @Inject(ClaimLookup) private readonly claims: ClaimLookup,
+    @Inject(DirectoryReader) private readonly reader: DirectoryReader,
   ) {}
 
+  /**
+   * What the decision needs, and nothing more: the account the login names (through its claim),
+   * the tenants involved, and the resource tenant's guest for the address (through its guest
+   * claim). A constant number of streams, whatever the size of the tenants.
+   */
   private async facts(dto: ReportSignInDto, login: string): Promise<SignInFacts> {
-    const [personalHolder, workHolder] = await Promise.all([
+    const resourceId = dto.service.kind === 'business' ? dto.service.tenantId?.toLowerCase() : undefined;
+    const [personalHolder, workHolder, guestHolder] = await Promise.all([
       this.claims.holder('address', login),
       this.claims.holder('upn', login),
+      resourceId === undefined ? undefined : this.claims.holder('guest', guestKey(resourceId, login)),
     ]);
     const personal = personalHolder
-      ? (await this.pipeline.load(personalAccountDecider, personalAccountStreamId(personalHolder.ownerId)))
-          .state
+      ? (await this.reader.personalAccount(personalHolder.ownerId)).state
       : undefined;
     let work: SignInFacts['work'];
     if (workHolder?.tenantId) {
-      const { state: tenant } = await this.pipeline.load(tenantDecider, tenantStreamId(workHolder.tenantId));
-      const user = tenant.users.get(workHolder.ownerId);
+      const [{ state: tenant }, user] = await Promise.all([
+        this.reader.tenantIfAny(workHolder.tenantId),
+        this.reader.user(workHolder.tenantId, workHolder.ownerId),
+      ]);
       if (user) work = { tenant, user };
     }
     let resourceTenant: SignInFacts['resourceTenant'];
-    const resourceId = dto.service.kind === 'business' ? dto.service.tenantId?.toLowerCase() : undefined;
+    let resourceGuest: SignInFacts['resourceGuest'];
     if (resourceId) {
       resourceTenant =
         work?.tenant.tenantId === resourceId
           ? work.tenant
-          : (await this.pipeline.load(tenantDecider, tenantStreamId(resourceId))).state;
+          : (await this.reader.tenantIfAny(resourceId)).state;
       if (!resourceTenant.exists) resourceTenant = undefined;
+      if (resourceTenant && guestHolder)
+        resourceGuest = await this.reader.user(resourceId, guestHolder.ownerId);
     }
     return {
       login,
@@ -66,6 +67,7 @@ export class SignInsController {
       ...(personal?.exists ? { personal } : {}),
       ...(work ? { work } : {}),
       ...(resourceTenant ? { resourceTenant } : {}),
+      ...(resourceGuest ? { resourceGuest } : {}),
     };
   }
 
@@ -107,7 +109,7 @@ export class SignInsController {
       ...(evaluation.errorCode !== undefined ? { errorCode: evaluation.errorCode } : {}),
     };
     const position = await this.pipeline.record(
-      signInStreamId(signInId),
+      streams.signIn(signInId),
       'no_stream',
       [{ type: evaluation.decision === 'allowed' ? 'SignInSucceeded' : 'SignInFailed', data }],
       meta,

@@ -29,8 +29,9 @@ import {
 } from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
-import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
-import type { CommandMeta, Precondition } from '../command-pipeline/command-pipeline.js';
+import { ExecuteDirectoryCommand } from '../command-pipeline/execute-directory-command.js';
+import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
+import type { DirectoryOutcome, DirectoryPrecondition } from '../command-pipeline/directory-command.js';
 import { DnsUnavailableError, TXT_RESOLVER, TxtResolver } from '../infrastructure/dns/txt-resolver.js';
 import { DirectoryReader } from './directory-reader.js';
 import { AddDomainDto, AssignRoleDto, MfaPolicyDto, PatchDomainDto, SignUpTenantDto } from './dto.js';
@@ -44,10 +45,8 @@ export function domainNameParam(raw: string): string {
 }
 
 /** If-Match on tenant-level resources compares the tenant stream's version. */
-export const tenantPrecondition = (expected: number | undefined): Precondition<TenantState> | undefined =>
-  expected === undefined
-    ? undefined
-    : { expected, revisionOf: (state, version) => (state.exists ? version : undefined) };
+export const tenantPrecondition = (expected: number | undefined): DirectoryPrecondition | undefined =>
+  expected === undefined ? undefined : { expected, of: 'tenant' };
 
 function domainOf(state: TenantState, name: string) {
   const domain = state.domains.get(name);
@@ -71,9 +70,9 @@ export class TenantsController {
     tenantId: string,
     commands: TenantCommand[],
     meta: CommandMeta,
-    precondition?: Precondition<TenantState>,
-  ): Promise<TenantOutcome> {
-    return this.commands.execute(new ExecuteTenantCommand(tenantId, commands, meta, precondition));
+    precondition?: DirectoryPrecondition,
+  ): Promise<DirectoryOutcome> {
+    return this.commands.execute(new ExecuteDirectoryCommand(tenantId, commands, meta, precondition));
   }
 
   @Post()
@@ -103,11 +102,11 @@ export class TenantsController {
     );
     const created = outcome.events.find((e) => e.type === 'MemberCreated');
     const admin = created?.type === 'MemberCreated' ? created.data : undefined;
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
     res.status(201).setHeader('Location', `/v1/tenants/${tenantId}`);
     return {
       tenantId,
-      initialDomain: outcome.state.initialDomain,
+      initialDomain: outcome.view.tenant.initialDomain,
       adminUserId: admin?.userId,
       adminUserPrincipalName: admin?.userPrincipalName,
       position: String(outcome.position),
@@ -142,9 +141,9 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
     res.status(201).setHeader('Location', `/v1/tenants/${tenantId}/domains/${name}`);
-    return { ...domainOf(outcome.state, name), position: String(outcome.position) };
+    return { ...domainOf(outcome.view.tenant, name), position: String(outcome.position) };
   }
 
   @Post(':tenantId/domains/:name/verify')
@@ -175,8 +174,8 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
-    return { ...domainOf(outcome.state, name), position: String(outcome.position) };
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
+    return { ...domainOf(outcome.view.tenant, name), position: String(outcome.position) };
   }
 
   @Patch(':tenantId/domains/:name')
@@ -195,8 +194,8 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
-    return { ...domainOf(outcome.state, name), position: String(outcome.position) };
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
+    return { ...domainOf(outcome.view.tenant, name), position: String(outcome.position) };
   }
 
   @Delete(':tenantId/domains/:name')
@@ -215,7 +214,7 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
   }
 
   @Put(':tenantId/policies/mfa')
@@ -232,8 +231,8 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
-    return { required: outcome.state.mfaRequired, position: String(outcome.position) };
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
+    return { required: outcome.view.tenant.mfaRequired, position: String(outcome.position) };
   }
 
   @Post(':tenantId/role-assignments')
@@ -251,7 +250,7 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
     res.status(201);
     return { userId, role: dto.role, position: String(outcome.position) };
   }
@@ -274,6 +273,6 @@ export class TenantsController {
       meta,
       tenantPrecondition(ifMatch),
     );
-    setCommandHeaders(res, outcome.position, outcome.streamVersion);
+    setCommandHeaders(res, outcome.position, outcome.tenantVersion);
   }
 }

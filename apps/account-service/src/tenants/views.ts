@@ -1,5 +1,5 @@
-// JSON shapes of directory resources, derived from the folded tenant state (command answers) or
-// from the read models (GET routes): the same shape either way.
+// JSON shapes of directory resources, derived from the folded states a command decided on (its
+// answer) or from the read models (GET routes): the same shape either way.
 import type { DomainState, SubscriptionState, TenantState, UserState } from '#domain';
 import type { SubscriptionRecord, TenantDomainRecord, TenantOverview, UserRecord } from '#projections';
 
@@ -15,13 +15,14 @@ export function domainView(state: TenantState, domain: DomainState) {
   };
 }
 
-export function subscriptionView(subscription: SubscriptionState) {
+/** `assigned`: the seats in use, from the subscription's ledger. */
+export function subscriptionView(subscription: SubscriptionState, assigned: number) {
   return {
     subscriptionId: subscription.subscriptionId,
     sku: subscription.sku,
     seats: subscription.seats,
-    assignedSeats: subscription.assignedTo.size,
-    availableSeats: Math.max(0, subscription.seats - subscription.assignedTo.size),
+    assignedSeats: assigned,
+    availableSeats: Math.max(0, subscription.seats - assigned),
     status: subscription.status,
   };
 }
@@ -35,9 +36,9 @@ export function userView(state: TenantState, user: UserState) {
     displayName: user.displayName,
     accountEnabled: !user.blocked && !user.deleted,
     state: user.deleted ? 'deleted' : user.blocked ? 'blocked' : 'active',
-    roles: [...(state.roles.get(user.userId) ?? [])],
+    roles: [...user.roles],
     mfaMethods: user.mfaMethods.map((m) => ({ methodId: m.methodId, kind: m.kind })),
-    licenses: [...user.licenses].map((sku) => ({ sku })),
+    licenses: [...user.licenses.keys()].map((sku) => ({ sku })),
     ...(user.guest
       ? {
           mail: user.guest.email,

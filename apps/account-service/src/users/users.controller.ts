@@ -16,7 +16,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { parseUserPrincipalName } from '#domain';
-import type { TenantCommand, TenantState } from '#domain';
+import type { DirectoryView, TenantCommand } from '#domain';
 import { RequireScope } from '../common/auth.js';
 import {
   MinPosition,
@@ -27,21 +27,19 @@ import {
 } from '../common/http.js';
 import { ProblemException } from '../common/problem.js';
 import { validationProblem } from '../common/validation.js';
-import { ExecuteTenantCommand, type TenantOutcome } from '../command-pipeline/execute-tenant-command.js';
-import type { CommandMeta, Precondition } from '../command-pipeline/command-pipeline.js';
+import { ExecuteDirectoryCommand } from '../command-pipeline/execute-directory-command.js';
+import type { CommandMeta } from '../command-pipeline/command-pipeline.js';
+import type { DirectoryOutcome, DirectoryPrecondition } from '../command-pipeline/directory-command.js';
 import { ReadSide } from '../read-side/read-side.js';
 import { userRecordView, userView } from '../tenants/views.js';
 import { CreateMemberDto, ListUsersQuery, RegisterMfaMethodDto, UpdateUserDto } from './dto.js';
 
 /** If-Match on a user compares the user's own revision. */
-const userPrecondition = (
-  userId: string,
-  expected: number | undefined,
-): Precondition<TenantState> | undefined =>
-  expected === undefined ? undefined : { expected, revisionOf: (state) => state.users.get(userId)?.revision };
+const userPrecondition = (userId: string, expected: number | undefined): DirectoryPrecondition | undefined =>
+  expected === undefined ? undefined : { expected, of: { userId } };
 
-function userOf(state: TenantState, userId: string) {
-  const user = state.users.get(userId);
+function userOf(view: DirectoryView, userId: string) {
+  const user = view.user(userId);
   if (!user) throw ProblemException.of(404, 'not_found', `User ${userId} is not in this tenant.`);
   return user;
 }
@@ -68,11 +66,11 @@ export class UsersController {
     commands: TenantCommand[],
     meta: CommandMeta,
     ifMatch: number | undefined,
-  ): Promise<TenantOutcome> {
-    const outcome: TenantOutcome = await this.commands.execute(
-      new ExecuteTenantCommand(tenantId, commands, meta, userPrecondition(userId, ifMatch)),
+  ): Promise<DirectoryOutcome> {
+    const outcome: DirectoryOutcome = await this.commands.execute(
+      new ExecuteDirectoryCommand(tenantId, commands, meta, userPrecondition(userId, ifMatch)),
     );
-    setCommandHeaders(res, outcome.position, outcome.state.users.get(userId)?.revision);
+    setCommandHeaders(res, outcome.position, outcome.view.user(userId)?.revision);
     return outcome;
   }
 
@@ -84,8 +82,8 @@ export class UsersController {
     @AdminCommand() { actingUserId, meta }: AdminCommandContext,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const outcome: TenantOutcome = await this.commands.execute(
-      new ExecuteTenantCommand(
+    const outcome: DirectoryOutcome = await this.commands.execute(
+      new ExecuteDirectoryCommand(
         tenantId,
         [
           {
@@ -99,10 +97,10 @@ export class UsersController {
     );
     const created = outcome.events.find((e) => e.type === 'MemberCreated');
     if (created?.type !== 'MemberCreated') throw new Error('CreateMember decided no MemberCreated');
-    const user = userOf(outcome.state, created.data.userId);
+    const user = userOf(outcome.view, created.data.userId);
     setCommandHeaders(res, outcome.position, user.revision);
     res.status(201).setHeader('Location', `/v1/tenants/${tenantId}/users/${user.userId}`);
-    return { ...userView(outcome.state, user), position: String(outcome.position) };
+    return { ...userView(outcome.view.tenant, user), position: String(outcome.position) };
   }
 
   @Get()
@@ -169,7 +167,10 @@ export class UsersController {
     if (commands.length === 0)
       throw validationProblem([{ field: 'body', rule: 'at_least_one_of:displayName,userPrincipalName' }]);
     const outcome = await this.run(res, tenantId, userId, commands, meta, ifMatch);
-    return { ...userView(outcome.state, userOf(outcome.state, userId)), position: String(outcome.position) };
+    return {
+      ...userView(outcome.view.tenant, userOf(outcome.view, userId)),
+      position: String(outcome.position),
+    };
   }
 
   @Post(':userId/password-resets')
@@ -211,7 +212,10 @@ export class UsersController {
       meta,
       ifMatch,
     );
-    return { ...userView(outcome.state, userOf(outcome.state, userId)), position: String(outcome.position) };
+    return {
+      ...userView(outcome.view.tenant, userOf(outcome.view, userId)),
+      position: String(outcome.position),
+    };
   }
 
   @Post(':userId/block')
@@ -288,7 +292,7 @@ export class UsersController {
       meta,
       ifMatch,
     );
-    const method = userOf(outcome.state, userId).mfaMethods.find((m) => m.kind === dto.kind);
+    const method = userOf(outcome.view, userId).mfaMethods.find((m) => m.kind === dto.kind);
     res.status(201);
     return { methodId: method?.methodId, kind: dto.kind, position: String(outcome.position) };
   }

@@ -1,6 +1,6 @@
 // Opens the event store and the read-model database exactly as the service does (same files, same
 // pragmas, same projections), without starting the app: what the operator commands work on.
-import type { EventStore } from '#event-store';
+import type { EventStore, SnapshotStore } from '#event-store';
 import { type ReadModelDatabase, ReadModelRunner } from '#projections';
 import { openStorage } from '../../../account-service/src/bootstrap.js';
 import type { AppConfig } from '../../../account-service/src/config/config.js';
@@ -9,6 +9,8 @@ import { CliError } from '../errors.js';
 
 export interface ReadSide {
   readonly store: EventStore;
+  /** Folded state of the streams that grow long (the migration writes the tenants' first). */
+  readonly snapshots: SnapshotStore;
   readonly runner: ReadModelRunner;
   /** Registered projection names, in registry order. */
   readonly names: readonly string[];
@@ -51,7 +53,7 @@ export async function openReadSide(
     await close();
     throw error;
   }
-  return { store: storage.store, runner, names, close };
+  return { store: storage.store, snapshots: storage.snapshots, runner, names, close };
 }
 
 /** The rows of read_model_state, or none when the table doesn't exist yet (never built). */

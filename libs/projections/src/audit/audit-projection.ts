@@ -32,6 +32,7 @@ import {
   type ChainBreak,
   type ChainState,
 } from '#audit';
+import { CURRENT_SCHEMA_VERSION, upcast } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import {
   ProjectionEventError,
@@ -45,7 +46,7 @@ import type { SqlDdl, SqlSession, SqlValue } from '../sql.js';
 export const AUDIT = 'audit';
 
 /** The schema version this projection maps; an older event is lifted by `upcast` first. */
-export const AUDIT_SCHEMA_VERSION = 1;
+export const AUDIT_SCHEMA_VERSION = CURRENT_SCHEMA_VERSION;
 
 /**
  * The live tables' prefix for a generation: the runner's naming (`rm_<name>_g<generation>_`), for
@@ -55,12 +56,13 @@ export const auditTablePrefix = (generation: number): string => readModelPrefix(
 
 export type Upcast = (event: RecordedEvent) => RecordedEvent;
 
-/** Without an upcaster: the current schema version passes, anything else stops the projection. */
-const refuseOtherVersions: Upcast = (event) => {
+/**
+ * By default the domain's own upcasters (#domain recorded.ts): the current schema version passes,
+ * an older one is lifted, and one no upcaster lifts (or a newer one) stops the projection.
+ */
+const domainUpcast: Upcast = (event) => {
   if (event.schemaVersion === AUDIT_SCHEMA_VERSION) return event;
-  throw new Error(
-    `${event.type} has schema version ${event.schemaVersion}; the audit projection maps version ${AUDIT_SCHEMA_VERSION} (add an upcaster and bump the projection's version)`,
-  );
+  return { ...event, data: upcast(event).data, schemaVersion: AUDIT_SCHEMA_VERSION };
 };
 
 const isAudited = (type: string): boolean =>
@@ -125,7 +127,7 @@ export class AuditProjection implements ReadModelProjection {
   private readonly upcast: Upcast;
 
   constructor(options: { readonly upcast?: Upcast } = {}) {
-    this.upcast = options.upcast ?? refuseOtherVersions;
+    this.upcast = options.upcast ?? domainUpcast;
   }
 
   async setup(tx: SqlSession, p: string, ddl: SqlDdl): Promise<void> {

@@ -1,44 +1,40 @@
-// What the directory projections read from the global log: tenant-stream and personal-account
-// events, recognised by their stream, narrowed to the domain's event types.
-import type { PersonalAccountEvent, TenantEvent } from '#domain';
+// What the directory projections read from the global log: the events of a tenant's directory
+// (its own stream, its user objects', its seat ledgers') and of personal accounts, recognised by
+// their stream (#domain streams.ts) and read as the domain's types (#domain recorded.ts: an event
+// of a newer schema stops the projection rather than being misread).
+import {
+  directoryStreamKind,
+  isPersonalAccountStream,
+  tenantIdOfStream,
+  toDirectoryEvent,
+  toPersonalAccountEvent,
+  type DirectoryEvent,
+  type DirectoryStreamKind,
+  type PersonalAccountEvent,
+} from '#domain';
 import type { RecordedEvent } from '#event-store';
 
-const TENANT_STREAM = 'tenant-';
-const PERSONAL_ACCOUNT_STREAM = 'personal-account-';
-
-/** The schema version these projections fold; a newer one stops them rather than being misread. */
-const SCHEMA_VERSION = 1;
-
-export interface TenantStreamEvent {
+export interface DirectoryStreamEvent {
   readonly tenantId: string;
-  readonly event: TenantEvent;
+  readonly event: DirectoryEvent;
   readonly recorded: RecordedEvent;
+  /** Which kind of directory stream it is in: only the tenant's own moves the tenant's ETag. */
+  readonly stream: DirectoryStreamKind;
 }
 
-function checkSchema(recorded: RecordedEvent): void {
-  if (recorded.schemaVersion !== SCHEMA_VERSION) {
-    throw new Error(
-      `${recorded.type} has schema version ${recorded.schemaVersion}; this projection reads version ${SCHEMA_VERSION} (add an upcaster and bump the projection's version)`,
-    );
-  }
-}
-
-/** The event as a tenant event when it belongs to a tenant's stream (`tenant-<tenantId>`). */
-export function tenantEventOf(recorded: RecordedEvent): TenantStreamEvent | undefined {
-  if (!recorded.streamId.startsWith(TENANT_STREAM)) return undefined;
-  checkSchema(recorded);
-  return {
-    tenantId: recorded.streamId.slice(TENANT_STREAM.length),
-    event: { type: recorded.type, data: recorded.data } as unknown as TenantEvent,
-    recorded,
-  };
+/** The event as a directory event when it belongs to a directory stream of a tenant. */
+export function directoryEventOf(recorded: RecordedEvent): DirectoryStreamEvent | undefined {
+  const stream = directoryStreamKind(recorded.streamId);
+  if (stream === undefined) return undefined;
+  // The tenant stream names its tenant; the other streams' events carry it in their envelope.
+  const tenantId = tenantIdOfStream(recorded.streamId) ?? recorded.tenantId;
+  if (tenantId === undefined) return undefined;
+  return { tenantId, event: toDirectoryEvent(recorded), recorded, stream };
 }
 
 /** The event as a personal-account event when it belongs to an account's stream. */
 export function personalAccountEventOf(recorded: RecordedEvent): PersonalAccountEvent | undefined {
-  if (!recorded.streamId.startsWith(PERSONAL_ACCOUNT_STREAM)) return undefined;
-  checkSchema(recorded);
-  return { type: recorded.type, data: recorded.data } as unknown as PersonalAccountEvent;
+  return isPersonalAccountStream(recorded.streamId) ? toPersonalAccountEvent(recorded) : undefined;
 }
 
 /** Flags are 0/1 integers on both databases (SQLite has no booleans): 0 and 1 in, booleans out. */

@@ -8,7 +8,7 @@ import type { GuestState, IdentityKind } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import type { ReadModelProjection } from '../read-models.js';
 import type { SqlDdl, SqlSession } from '../sql.js';
-import { bit, personalAccountEventOf, sqlPerPrefix, tenantEventOf } from './events.js';
+import { bit, personalAccountEventOf, sqlPerPrefix, directoryEventOf } from './events.js';
 
 export interface PersonalAccountEntry {
   readonly accountId: string;
@@ -186,7 +186,7 @@ export class RealmProjection implements ReadModelProjection {
       else if (account.type === 'PersonalAccountClosed') await tx.run(s.close, [account.data.accountId]);
       return;
     }
-    const found = tenantEventOf(recorded);
+    const found = directoryEventOf(recorded);
     if (found === undefined) return;
     const { tenantId, event } = found;
     switch (event.type) {

@@ -5,7 +5,7 @@ import type { TenantKind } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import type { ReadModelProjection } from '../read-models.js';
 import type { SqlDdl, SqlSession } from '../sql.js';
-import { bit, sqlPerPrefix, tenantEventOf } from './events.js';
+import { bit, sqlPerPrefix, directoryEventOf } from './events.js';
 
 export interface TenantDomainRecord {
   readonly name: string;
@@ -151,9 +151,9 @@ export class TenantsProjection implements ReadModelProjection {
   }
 
   async apply(recorded: RecordedEvent, tx: SqlSession, prefix: string): Promise<void> {
-    const found = tenantEventOf(recorded);
+    const found = directoryEventOf(recorded);
     if (found === undefined) return;
-    const { tenantId, event } = found;
+    const { tenantId, event, stream } = found;
     const s = statements(prefix);
     const seq = recorded.globalPosition;
     switch (event.type) {
@@ -213,8 +213,8 @@ export class TenantsProjection implements ReadModelProjection {
       default:
         break;
     }
-    // Every event of the stream moves its version, whatever its type.
-    await tx.run(s.setVersion, [recorded.streamVersion, tenantId]);
+    // Every event of the tenant's own stream moves its version (the ETag), whatever its type.
+    if (stream === 'tenant') await tx.run(s.setVersion, [recorded.streamVersion, tenantId]);
   }
 
   /**

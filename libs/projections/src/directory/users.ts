@@ -1,12 +1,13 @@
-// Users-per-tenant read model (and which tenants exist): one row per user object (member or guest) with its roles, licenses
-// and MFA methods, its creation order for cursor paging, and its revision: the number of tenant-stream
-// events concerning it, counted by the same rule as UserState.revision in the tenant decider, so a
-// read sends the same ETag that If-Match is checked against.
-import type { GuestState, IdentityKind, MfaMethodKind, Role, TenantEvent } from '#domain';
+// Users-per-tenant read model (and which tenants exist): one row per user object (member or guest)
+// with its roles, licenses and MFA methods, its creation order for cursor paging, and its revision:
+// the number of events concerning it, counted by the same rule as UserState.revision in the domain
+// (its own stream's events; in a store of the one-stream layout, those of the tenant's stream that
+// name it), so a read sends the same ETag that If-Match is checked against.
+import type { DirectoryEvent, GuestState, IdentityKind, MfaMethodKind, Role } from '#domain';
 import type { RecordedEvent } from '#event-store';
 import type { ReadModelProjection } from '../read-models.js';
 import type { SqlDdl, SqlSession, SqlValue } from '../sql.js';
-import { bit, jsonList, sqlPerPrefix, tenantEventOf, toggledJson } from './events.js';
+import { bit, jsonList, sqlPerPrefix, directoryEventOf, toggledJson } from './events.js';
 
 export type UserType = 'Member' | 'Guest';
 
@@ -132,7 +133,7 @@ const statements = sqlPerPrefix((p) => ({
 type Change = (row: UserRow) => Partial<UserRow>;
 
 /** How an event that concerns an existing user changes its row; undefined: not such an event. */
-function changeOf(event: TenantEvent): { userId: string; change: Change } | undefined {
+function changeOf(event: DirectoryEvent): { userId: string; change: Change } | undefined {
   const same: Change = () => ({});
   switch (event.type) {
     case 'InvitationResent':
@@ -224,7 +225,7 @@ export class UsersProjection implements ReadModelProjection {
   }
 
   async apply(recorded: RecordedEvent, tx: SqlSession, prefix: string): Promise<void> {
-    const found = tenantEventOf(recorded);
+    const found = directoryEventOf(recorded);
     if (found === undefined) return;
     const { tenantId, event } = found;
     const s = statements(prefix);

@@ -28,6 +28,10 @@ const USAGE = `usage: npm run cli -- <command> [options]
       every read model and prints their digests.
   export-events [--out <file>] [--after <position>]
       Writes the log as NDJSON, one event per line (stdout unless --out), page by page.
+  migrate [--json]
+      Brings a store written by an earlier version to today's stream layout (per-object streams).
+      Run it with the service stopped; the service refuses to start on an older layout until then.
+      Resumable; the history is kept as it is, so audit records and chain heads do not change.
   digest [name|all] [--json]
       Prints the digest of each live read model and the position it reflects.
   audit verify [--tenant <tenantId> | --service] [--data-dir <dir>] [--json]
@@ -147,6 +151,22 @@ async function exportCommand(args: string[]): Promise<void> {
   }
 }
 
+async function migrateCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError(`migrate takes no argument (got ${positionals[0]})`);
+  const { openReadSide } = await readSideModule();
+  const { migrate, formatMigrationResult } = await import('./commands/migrate.js');
+  const readSide = await openReadSide(loadConfig());
+  try {
+    const bar = new ProgressBar({ label: 'migrate' });
+    const result = await migrate(readSide, { tenant: (done, total) => bar.update(done, total) });
+    bar.done(result.tenants, result.tenants);
+    print(values.json ? JSON.stringify(result) : formatMigrationResult(result));
+  } finally {
+    await readSide.close();
+  }
+}
+
 async function digestCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (positionals.length > 1) throw new UsageError('digest takes at most one read model name');
@@ -179,6 +199,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'digest':
         await digestCommand(rest);
+        return 0;
+      case 'migrate':
+        await migrateCommand(rest);
         return 0;
       case 'audit': {
         if (rest[0] !== 'verify') throw new UsageError(`unknown audit command ${rest[0] ?? '(none)'}`);

@@ -13,6 +13,7 @@ import {
 } from '#event-store';
 import type { AppConfig } from '../../../account-service/src/config/config.js';
 import { CliError } from '../errors.js';
+import { migrate } from './migrate.js';
 import { openReadSide } from './read-side.js';
 import { rebuildProjections, type ProgressSink, type RebuildResult } from './rebuild.js';
 
@@ -272,6 +273,9 @@ export async function replay(
       },
     );
     sink?.done(events, events);
+    // A log written by an earlier version is brought to today's layout before anything reads it.
+    const migrating = options.progress?.('migrate');
+    await migrate(readSide, { tenant: (done, total) => migrating?.update(done, total) });
     const readModels = await rebuildProjections(readSide, readSide.names, {
       ...(options.progress ? { progress: options.progress } : {}),
     });

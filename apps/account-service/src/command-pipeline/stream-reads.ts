@@ -83,9 +83,11 @@ export class StreamReads {
   async refresh(): Promise<boolean> {
     let moved = false;
     for (const [streamId, entry] of this.entries) {
-      if (entry.loaded.verified || entry.events.length > 0) continue;
+      if (entry.loaded.verified) continue;
       const fresh = await this.loader.catchUp(streamId, entry.fold, entry.loaded);
       if (fresh.version !== entry.loaded.version) moved = true;
+      // A stream this attempt wrote to keeps its state: if it moved, the attempt is dropped anyway.
+      if (entry.events.length > 0) continue;
       entry.loaded = fresh;
       entry.state = fresh.state;
     }

@@ -2,7 +2,7 @@
 // or one PostgreSQL schema), so the in-process queue can't serialise them, fire conflicting
 // commands at the same moment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, Harness, startHarness } from '../support/harness.js';
+import { ADMIN_KEY, Harness, startBeside, startHarness } from '../support/harness.js';
 
 const auth = { Authorization: `Bearer ${ADMIN_KEY}` };
 
@@ -12,19 +12,7 @@ describe.each(['sqlite', 'postgres'])('uniqueness races between two instances (%
 
   beforeAll(async () => {
     one = await startHarness({ EVENT_STORE: eventStore });
-    two = await startHarness(
-      eventStore === 'postgres'
-        ? {
-            EVENT_STORE: eventStore,
-            DATABASE_SCHEMA: one.config.databaseSchema,
-            DNS_SERVERS: one.config.dnsServers.join(','),
-          }
-        : {
-            EVENT_STORE: eventStore,
-            DATA_DIR: one.config.dataDir,
-            DNS_SERVERS: one.config.dnsServers.join(','),
-          },
-    );
+    two = await startBeside(one);
   });
   afterAll(async () => {
     await two?.close();

@@ -95,3 +95,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
   };
 }
+
+/** A second instance on the store of `first` (the same SQLite file, or PostgreSQL schema) and its DNS. */
+export function startBeside(first: Harness): Promise<Harness> {
+  const { eventStore, databaseSchema, dataDir, dnsServers } = first.config;
+  return startHarness({
+    EVENT_STORE: eventStore,
+    ...(eventStore === 'postgres' ? { DATABASE_SCHEMA: databaseSchema } : { DATA_DIR: dataDir }),
+    DNS_SERVERS: dnsServers.join(','),
+  });
+}

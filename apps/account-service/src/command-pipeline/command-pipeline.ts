@@ -74,7 +74,16 @@ export interface PipelineCommand<R> {
   replay(reads: StreamReads, written: Written): Promise<R>;
 }
 
-export const MAX_ATTEMPTS = 8;
+/**
+ * How long a command keeps deciding again while other writers win the race for a stream it read.
+ * A hot stream (a seat ledger under a bulk assignment from two instances) is appended to back to
+ * back by whichever instance holds a warm cache; the other needs a few tries, so the budget is
+ * time (and a generous count), not a handful of attempts.
+ */
+export const MAX_ATTEMPTS = 64;
+export const RETRY_BUDGET_MS = 10_000;
+/** Jittered backoff between attempts: grows with the attempt, capped so a retry stays prompt. */
+const backoffMs = (attempt: number): number => randomInt(1, Math.min(50, 2 + 4 * attempt));
 
 /** Ids in a command's data that say what it was aimed at; never names or addresses (personal data). */
 const TARGET_KEYS = ['userId', 'accountId', 'invitationId', 'subscriptionId', 'sku', 'role', 'name'] as const;
@@ -99,6 +108,7 @@ export class CommandPipeline {
 
   async execute<R>(command: PipelineCommand<R>, meta: CommandMeta): Promise<R> {
     return this.lock.run(command.lockKeys, async () => {
+      const deadline = Date.now() + RETRY_BUDGET_MS;
       for (let attempt = 1; ; attempt++) {
         const reads = new StreamReads(this.loader);
         try {
@@ -108,9 +118,9 @@ export class CommandPipeline {
           if (error instanceof DomainRejectionError) await this.recordRejection(command, meta, error);
           if (!(error instanceof WrongExpectedVersionError)) throw error;
           reads.forget();
-          if (attempt >= MAX_ATTEMPTS) throw new VersionConflictError();
+          if (attempt >= MAX_ATTEMPTS || Date.now() >= deadline) throw new VersionConflictError();
           // Another writer won the race: back off briefly, then decide again on the new state.
-          await new Promise((resolve) => setTimeout(resolve, randomInt(1, 10 * attempt)));
+          await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
         }
       }
     });

@@ -46,6 +46,38 @@ const runnerOf = (...args: ConstructorParameters<typeof ProcessorRunner>) => {
 };
 
 describe('ProcessorRunner', () => {
+  it('writes its checkpoint at once after an event it acts on; past the others only when the log goes quiet or it stops', async () => {
+    const store = new InMemoryEventStore();
+    const writes: number[] = [];
+    const inner = new MemoryCheckpointStore();
+    const checkpoints = {
+      get: (name: string) => inner.get(name),
+      set: async (name: string, position: number) => {
+        writes.push(position);
+        await inner.set(name, position);
+      },
+    };
+    const processor = new (class extends Recording {
+      handles = (event: RecordedEvent) => event.type === 'Wanted';
+    })();
+    const runner = runnerOf(store, checkpoints);
+    await runner.start(processor);
+    await append(store, 20);
+    const wanted = await append(store, 1, 'Wanted');
+    await runner.caughtUp('recording', wanted);
+    // Twenty events passed over cost no write; the one it acted on is checkpointed at once.
+    expect(processor.seen).toEqual([wanted]);
+    expect(writes).toEqual([wanted]);
+    const head = await append(store, 5);
+    await runner.caughtUp('recording', head);
+    await until(() => writes.at(-1) === head);
+    expect(writes).toEqual([wanted, head]);
+    const last = await append(store, 3);
+    await runner.caughtUp('recording', last);
+    await runner.stopAll();
+    expect(await inner.get('recording')).toBe(last);
+  });
+
   it('resumes after its checkpoint, then follows live', async () => {
     const store = new InMemoryEventStore();
     const checkpoints = new MemoryCheckpointStore();

@@ -18,8 +18,12 @@ export class LicenseReleaseProcessor implements EventProcessor {
     private readonly reader: DirectoryReader,
   ) {}
 
+  handles(event: RecordedEvent): boolean {
+    return event.type === 'UserDeleted' && event.tenantId !== undefined;
+  }
+
   async handle(event: RecordedEvent): Promise<void> {
-    if (event.type !== 'UserDeleted' || !event.tenantId) return;
+    if (!this.handles(event) || !event.tenantId) return;
     const userId = event.data['userId'];
     if (typeof userId !== 'string') return;
     // Restored before we got here: the user keeps their licenses.
